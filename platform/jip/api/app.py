@@ -1,0 +1,22 @@
+"""Builds the FastAPI application around a Runtime."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from jip import __version__
+from jip.api.errors import install_error_handlers
+from jip.api.routes import health
+from jip.runtime import Runtime
+
+
+def create_app(runtime: Runtime) -> FastAPI:
+    app = FastAPI(
+        title="JIP - Joint Imaging Platform",
+        version=__version__,
+        description="REST API (/api/v1) and DICOMweb (/dicomweb) of a JIP site.",
+    )
+    app.state.runtime = runtime
+    install_error_handlers(app)
+    app.include_router(health.router, prefix="/api/v1")
+    return app

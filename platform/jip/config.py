@@ -1,0 +1,126 @@
+"""One typed settings object; nothing else in JIP reads ``os.environ``.
+
+Values come from ``JIP_*`` environment variables, then from an optional TOML/YAML
+config file named by ``JIP_CONFIG`` (environment wins), then from defaults.
+Bad values raise at start-up, never later.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+
+class DicomPeer(BaseSettings):
+    """A remote DICOM node JIP may send to (C-MOVE destination) or pull from (PACS)."""
+
+    ae_title: str
+    host: str = "127.0.0.1"
+    port: int = 104
+
+
+class _ConfigFileSource(PydanticBaseSettingsSource):
+    """Reads the YAML file named by ``JIP_CONFIG`` (YAML is a superset of JSON)."""
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        path = os.environ.get("JIP_CONFIG")
+        if not path:
+            return {}
+        data = yaml.safe_load(Path(path).read_text()) or {}
+        if not isinstance(data, dict):
+            raise ValueError(f"config file {path} must hold a mapping")
+        return data
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="JIP_", extra="ignore")
+
+    data_dir: Path = Path("./jip-data")
+    bind_host: str = "127.0.0.1"
+    http_port: int = Field(8080, ge=0, le=65535)
+    dicom_port: int = Field(11112, ge=0, le=65535)
+    ae_title: str = "JIP"
+    auth: Literal["on", "off"] = "off"
+
+    # storage and index backends
+    store_backend: Literal["filesystem", "s3"] = "filesystem"
+    s3_endpoint: str = "127.0.0.1:9000"
+    s3_access_key: str = ""
+    s3_secret_key: str = ""
+    s3_bucket: str = "jip"
+    s3_secure: bool = False
+    database_url: str = ""  # empty: SQLite under data_dir
+
+    # DICOM network policy
+    allowed_calling_aets: list[str] = []  # empty: any calling AE
+    require_called_aet: bool = True
+    max_associations: int = Field(16, ge=1)
+    max_pdu_size: int = Field(262144, ge=0)
+    dimse_timeout: float = 60.0
+    network_timeout: float = 60.0
+    acse_timeout: float = 30.0
+    peers: dict[str, DicomPeer] = {}
+
+    # events and rendering
+    series_quiet_seconds: float = Field(10.0, ge=0)
+    thumbnail_size: int = Field(128, ge=16, le=1024)
+
+    @field_validator("ae_title")
+    @classmethod
+    def _check_ae(cls, v: str) -> str:
+        if not v or len(v) > 16 or "\\" in v or not v.isprintable():
+            raise ValueError("AE title must be 1-16 printable characters without backslash")
+        return v
+
+    @model_validator(mode="after")
+    def _check_auth_bind(self) -> Settings:
+        if self.auth == "off" and not _is_loopback(self.bind_host):
+            raise ValueError(
+                "JIP_AUTH=off is only allowed with a loopback JIP_BIND_HOST "
+                f"(got {self.bind_host!r})"
+            )
+        return self
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, _ConfigFileSource(settings_cls))
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'index.sqlite3').resolve()}"
+
+    def ensure_dirs(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

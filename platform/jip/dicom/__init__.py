@@ -1,0 +1,1 @@
+"""DICOM network services (pynetdicom) and parsing of DICOM objects."""

@@ -1,0 +1,58 @@
+"""DICOM event handlers: translate between pynetdicom events and JIP services.
+
+Each answers with a DICOM status instead of raising, so one bad request never breaks
+the association or the listener.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from jip.errors import DicomError, StorageError
+from jip.index.records import StoreOutcome
+from jip.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+SUCCESS = 0x0000
+OUT_OF_RESOURCES = 0xA700
+CANNOT_UNDERSTAND = 0xC000
+DATASET_DOES_NOT_MATCH = 0xA900
+PROCESSING_FAILURE = 0x0110
+
+
+def handle_echo(event: Any) -> int:
+    return SUCCESS
+
+
+def handle_store(event: Any, runtime: Runtime) -> int:
+    """Success is returned only after the object is fsynced and its index rows committed."""
+    try:
+        data = event.encoded_dataset(include_meta=True)
+    except Exception as exc:
+        log.warning("cannot encode received dataset: %s", exc)
+        return CANNOT_UNDERSTAND
+    try:
+        result = runtime.ingestor.ingest(data)
+    except DicomError as exc:
+        log.warning("C-STORE rejected: %s", exc.message, extra={"calling_ae": _calling(event)})
+        return CANNOT_UNDERSTAND
+    except StorageError as exc:
+        log.error("C-STORE storage failure: %s", exc.message)
+        return OUT_OF_RESOURCES
+    except Exception:
+        log.exception("C-STORE failed")
+        return PROCESSING_FAILURE
+    if result.sop_class_uid != event.request.AffectedSOPClassUID:
+        log.warning("SOP class in dataset differs from the C-STORE request")
+    if result.outcome is StoreOutcome.CONFLICT:
+        log.warning("duplicate SOP Instance UID with different content kept first copy")
+    return SUCCESS
+
+
+def _calling(event: Any) -> str:
+    try:
+        return str(event.assoc.requestor.ae_title)
+    except Exception:
+        return "?"

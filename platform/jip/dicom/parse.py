@@ -1,0 +1,219 @@
+"""Turn received bytes into the fields the index needs, rejecting what JIP cannot keep.
+
+Pixel data is never decoded here: parsing stops before it, so the hot C-STORE path
+costs one header parse.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from io import BytesIO
+from typing import Any
+
+import pydicom
+from pydicom.dataset import Dataset
+from pydicom.errors import InvalidDicomError
+from pydicom.multival import MultiValue
+from pydicom.valuerep import PersonName
+
+from jip.errors import DicomError
+
+UID_RE = re.compile(r"^[0-9]+(\.[0-9]+)*$")
+_BULK_VRS = {"OB", "OW", "OF", "OD", "OL", "OV", "UN", "SQ"}
+_MAX_FLAT_LEN = 1024
+
+
+def is_valid_uid(value: object) -> bool:
+    return isinstance(value, str) and 0 < len(value) <= 64 and bool(UID_RE.match(value))
+
+
+def check_uid(value: str, what: str = "UID") -> str:
+    """Reject anything that is not a DICOM UID (so no UID can carry path tricks)."""
+    if not is_valid_uid(value):
+        raise DicomError(f"invalid {what}: {value!r}")
+    return value
+
+
+@dataclass(slots=True)
+class ParsedInstance:
+    sop_instance_uid: str
+    sop_class_uid: str
+    series_uid: str
+    study_uid: str
+    transfer_syntax_uid: str
+    patient_id: str
+    patient_name: str
+    patient_birth_date: str
+    patient_sex: str
+    patient_age: int | None
+    study_date: str
+    study_time: str
+    accession_number: str
+    study_id: str
+    study_description: str
+    referring_physician: str
+    institution: str
+    modality: str
+    series_number: int | None
+    series_description: str
+    body_part: str
+    manufacturer: str
+    model: str
+    slice_thickness: float | None
+    instance_number: int | None
+    rows: int | None
+    columns: int | None
+    number_of_frames: int | None
+    tags: dict[str, Any] = field(default_factory=dict)
+
+
+def read_header(data: bytes) -> Dataset:
+    """Parse a DICOM Part 10 byte string up to the pixel data."""
+    try:
+        ds = pydicom.dcmread(BytesIO(data), stop_before_pixels=True)
+    except InvalidDicomError as exc:
+        raise DicomError(f"not a DICOM Part 10 object: {exc}") from exc
+    except Exception as exc:  # pydicom raises many types on truncated/garbage input
+        raise DicomError(f"malformed DICOM object: {type(exc).__name__}: {exc}") from exc
+    return ds
+
+
+def parse_instance(data: bytes) -> ParsedInstance:
+    """Parse and validate; raises ``DicomError`` with the reason on anything unusable."""
+    ds = read_header(data)
+    meta = getattr(ds, "file_meta", None)
+    try:
+        tsuid = str(meta.TransferSyntaxUID) if meta is not None else ""
+        return _build(ds, tsuid)
+    except DicomError:
+        raise
+    except Exception as exc:
+        raise DicomError(f"malformed DICOM object: {type(exc).__name__}: {exc}") from exc
+
+
+def _build(ds: Dataset, tsuid: str) -> ParsedInstance:
+    if not tsuid:
+        raise DicomError("missing Transfer Syntax UID in file meta information")
+    check_uid(tsuid, "Transfer Syntax UID")
+    sop = check_uid(_s(ds, "SOPInstanceUID"), "SOP Instance UID")
+    sop_class = check_uid(_s(ds, "SOPClassUID"), "SOP Class UID")
+    series = check_uid(_s(ds, "SeriesInstanceUID"), "Series Instance UID")
+    study = check_uid(_s(ds, "StudyInstanceUID"), "Study Instance UID")
+    study_date = _s(ds, "StudyDate")[:8]
+    birth = _s(ds, "PatientBirthDate")[:8]
+    return ParsedInstance(
+        sop_instance_uid=sop,
+        sop_class_uid=sop_class,
+        series_uid=series,
+        study_uid=study,
+        transfer_syntax_uid=tsuid,
+        patient_id=_s(ds, "PatientID")[:64],
+        patient_name=_s(ds, "PatientName")[:324],
+        patient_birth_date=birth,
+        patient_sex=_s(ds, "PatientSex")[:16],
+        patient_age=_age(_s(ds, "PatientAge"), birth, study_date),
+        study_date=study_date,
+        study_time=_s(ds, "StudyTime")[:32],
+        accession_number=_s(ds, "AccessionNumber")[:16],
+        study_id=_s(ds, "StudyID")[:16],
+        study_description=_s(ds, "StudyDescription")[:64],
+        referring_physician=_s(ds, "ReferringPhysicianName")[:324],
+        institution=_s(ds, "InstitutionName")[:64],
+        modality=_s(ds, "Modality")[:16],
+        series_number=_int(ds, "SeriesNumber"),
+        series_description=_s(ds, "SeriesDescription")[:64],
+        body_part=_s(ds, "BodyPartExamined")[:64],
+        manufacturer=_s(ds, "Manufacturer")[:64],
+        model=_s(ds, "ManufacturerModelName")[:64],
+        slice_thickness=_float(ds, "SliceThickness"),
+        instance_number=_int(ds, "InstanceNumber"),
+        rows=_int(ds, "Rows"),
+        columns=_int(ds, "Columns"),
+        number_of_frames=_int(ds, "NumberOfFrames"),
+        tags=flatten(ds),
+    )
+
+
+def flatten(ds: Dataset) -> dict[str, Any]:
+    """Top-level non-bulk elements as ``{keyword: value}`` for filters and facets."""
+    out: dict[str, Any] = {}
+    for elem in ds:
+        if elem.VR in _BULK_VRS or elem.tag.group == 0x0002:
+            continue
+        try:
+            value = _jsonable(elem.value)
+        except Exception:
+            continue
+        if isinstance(value, str) and len(value) > _MAX_FLAT_LEN:
+            continue
+        key = elem.keyword or f"{elem.tag.group:04X}{elem.tag.element:04X}"
+        out[key] = value
+    return out
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, MultiValue | list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, bool | int | str) or value is None:
+        return value
+    if isinstance(value, float):
+        return value if value == value and abs(value) != float("inf") else None
+    if isinstance(value, PersonName):
+        return str(value)
+    if isinstance(value, bytes):
+        return value.decode("latin-1", "replace")
+    try:
+        f = float(value)
+        if f.is_integer() and isinstance(value, int):
+            return int(value)
+        return f if f == f and abs(f) != float("inf") else None
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def _s(ds: Dataset, keyword: str) -> str:
+    value = ds.get(keyword)
+    if value is None:
+        return ""
+    if isinstance(value, MultiValue):
+        return "\\".join(str(v) for v in value)
+    return str(value).strip()
+
+
+def _int(ds: Dataset, keyword: str) -> int | None:
+    try:
+        value = ds.get(keyword)
+        if value is None or value == "":
+            return None
+        if isinstance(value, MultiValue):
+            value = value[0]
+        return int(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+def _float(ds: Dataset, keyword: str) -> float | None:
+    try:
+        value = ds.get(keyword)
+        if value is None or value == "":
+            return None
+        if isinstance(value, MultiValue):
+            value = value[0]
+        f = float(value)
+        return f if f == f and abs(f) != float("inf") else None
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+def _age(age: str, birth: str, study_date: str) -> int | None:
+    """Age in years from PatientAge ("045Y") or from birth and study dates."""
+    if len(age) == 4 and age[:3].isdigit():
+        n, unit = int(age[:3]), age[3].upper()
+        return {"Y": n, "M": n // 12, "W": n // 52, "D": n // 365}.get(unit)
+    if len(birth) == 8 and len(study_date) == 8 and birth.isdigit() and study_date.isdigit():
+        years = int(study_date[:4]) - int(birth[:4])
+        if study_date[4:] < birth[4:]:
+            years -= 1
+        return years if 0 <= years < 150 else None
+    return None

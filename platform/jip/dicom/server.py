@@ -1,0 +1,51 @@
+"""Wires the DICOM Application Entity from settings and binds the handlers."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from pynetdicom import AE, ALL_TRANSFER_SYNTAXES, StoragePresentationContexts, evt
+from pynetdicom.sop_class import Verification  # type: ignore[attr-defined]
+from pynetdicom.transport import ThreadedAssociationServer
+
+from jip.dicom import handlers
+from jip.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+
+def build_ae(runtime: Runtime) -> AE:
+    s = runtime.settings
+    ae = AE(ae_title=s.ae_title)
+    ae.maximum_associations = s.max_associations
+    ae.maximum_pdu_size = s.max_pdu_size
+    ae.dimse_timeout = s.dimse_timeout
+    ae.network_timeout = s.network_timeout
+    ae.acse_timeout = s.acse_timeout
+    ae.require_called_aet = s.require_called_aet
+    ae.require_calling_aet = list(s.allowed_calling_aets)
+    ae.add_supported_context(Verification)
+    for cx in StoragePresentationContexts:
+        assert cx.abstract_syntax is not None
+        ae.add_supported_context(cx.abstract_syntax, ALL_TRANSFER_SYNTAXES)
+    return ae
+
+
+def handler_bindings(runtime: Runtime) -> list[tuple[Any, ...]]:
+    return [
+        (evt.EVT_C_ECHO, handlers.handle_echo),
+        (evt.EVT_C_STORE, handlers.handle_store, [runtime]),
+    ]
+
+
+def start_dicom_server(runtime: Runtime, port: int | None = None) -> ThreadedAssociationServer:
+    """Start listening in background threads; returns the server (``.shutdown()`` stops)."""
+    ae = build_ae(runtime)
+    s = runtime.settings
+    bind_port = s.dicom_port if port is None else port
+    server = ae.start_server(
+        (s.bind_host, bind_port), block=False, evt_handlers=handler_bindings(runtime)
+    )
+    assert server is not None
+    return server

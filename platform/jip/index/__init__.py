@@ -1,0 +1,1 @@
+"""Metadata index: patient/study/series/instance rows plus flattened tags, in SQL."""

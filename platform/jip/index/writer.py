@@ -1,0 +1,92 @@
+"""Group commit: one thread owns all index writes and commits them in batches.
+
+Concurrent associations each wait for their own instance, but share one commit (one
+fsync of the SQLite WAL or one PostgreSQL transaction) with whatever else arrived
+meanwhile, so durability costs once per batch, not once per instance.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+log = logging.getLogger(__name__)
+
+Job = Callable[[Session], Any]
+_MAX_BATCH = 256
+
+
+class IndexWriter:
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self._sessions = sessions
+        self._queue: queue.Queue[tuple[Job, Future[Any]] | None] = queue.Queue()
+        self._thread = threading.Thread(target=self._loop, name="jip-index-writer", daemon=True)
+        self._thread.start()
+
+    def submit(self, job: Job) -> Future[Any]:
+        """Run ``job(session)`` in the writer; the future resolves after the commit."""
+        fut: Future[Any] = Future()
+        self._queue.put((job, fut))
+        return fut
+
+    def run(self, job: Job, timeout: float | None = 120) -> Any:
+        return self.submit(job).result(timeout)
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join(timeout=30)
+
+    def _loop(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            batch = [first]
+            stop = False
+            while len(batch) < _MAX_BATCH:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    stop = True
+                    break
+                batch.append(item)
+            self._commit(batch)
+            if stop:
+                return
+
+    def _commit(self, batch: list[tuple[Job, Future[Any]]]) -> None:
+        """One transaction for the batch; if any job fails, redo each job alone."""
+        results: list[Any] = []
+        try:
+            with self._sessions() as session:
+                for job, _ in batch:
+                    results.append(job(session))
+                session.commit()
+        except Exception:
+            if len(batch) == 1:
+                self._commit_one(*batch[0])
+                return
+            log.warning("batch of %d failed; committing jobs one by one", len(batch))
+            for job, fut in batch:
+                self._commit_one(job, fut)
+            return
+        for (_, fut), result in zip(batch, results, strict=True):
+            fut.set_result(result)
+
+    def _commit_one(self, job: Job, fut: Future[Any]) -> None:
+        try:
+            with self._sessions() as session:
+                result = job(session)
+                session.commit()
+        except BaseException as exc:
+            fut.set_exception(exc)
+        else:
+            fut.set_result(result)
