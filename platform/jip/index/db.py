@@ -35,7 +35,7 @@ def make_engine(url: str) -> Engine:
 
 
 def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest Alembic revision."""
+    """Bring the schema to the newest revision of every branch (features add their own)."""
     from alembic import command
     from alembic.config import Config
 
@@ -43,7 +43,7 @@ def migrate(engine: Engine) -> None:
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "head")
+        command.upgrade(cfg, "heads")
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
