@@ -75,6 +75,10 @@ class Settings(BaseSettings):
     series_quiet_seconds: float = Field(10.0, ge=0)
     thumbnail_size: int = Field(128, ge=16, le=1024)
 
+    # query (QIDO-RS, C-FIND): most results one QIDO-RS response carries; more are
+    # announced with a "Warning: 299" header and fetched with offset
+    qido_max_results: int = Field(1000, ge=1, le=100000)
+
     @field_validator("ae_title")
     @classmethod
     def _check_ae(cls, v: str) -> str:
