@@ -48,11 +48,12 @@ def _search(
     base = str(request.base_url).rstrip("/") + "/dicomweb"
     out: list[dict[str, Any]] = []
     more = False
+    encoder = search_json.RowEncoder(query.request.returns)
     for row in rows:
         if len(out) == wanted:
             more = True
             break
-        out.append(_encode(row, level, base, all_tags=query.request.all_tags))
+        out.append(_encode(encoder, row, level, base, all_tags=query.request.all_tags))
     if more and (query.client_limit is None or query.client_limit > max_results):
         warnings.append("There are additional results that can be requested")
     headers = {"Warning": ", ".join(f'299 jip: "{w}"' for w in warnings)} if warnings else {}
@@ -62,22 +63,24 @@ def _search(
     return Response(body, media_type=MEDIA_TYPE, headers=headers)
 
 
-def _encode(row: dict[str, Any], level: Level, base: str, *, all_tags: bool) -> dict[str, Any]:
-    attrs = {k: v for k, v in row.items() if not k.startswith("__")}
-    tags = row.get("__tags") or {}
-    if all_tags:
-        for kw, value in tags.items():
-            attrs.setdefault(kw, value)
-    if "InstanceAvailability" in attrs:
-        attrs["InstanceAvailability"] = "ONLINE"
-    if "RetrieveURL" in attrs:
+def _encode(
+    encoder: search_json.RowEncoder,
+    row: dict[str, Any],
+    level: Level,
+    base: str,
+    *,
+    all_tags: bool,
+) -> dict[str, Any]:
+    if "InstanceAvailability" in row:
+        row["InstanceAvailability"] = "ONLINE"
+    if "RetrieveURL" in row:
         url = f"{base}/studies/{row['__StudyInstanceUID']}"
         if level >= Level.SERIES:
             url += f"/series/{row['__SeriesInstanceUID']}"
         if level is Level.IMAGE:
             url += f"/instances/{row['__SOPInstanceUID']}"
-        attrs["RetrieveURL"] = url
-    return search_json.dataset(attrs)
+        row["RetrieveURL"] = url
+    return encoder.encode(row, row.get("__tags") if all_tags else None)
 
 
 def _check_accept(accept: str) -> None:

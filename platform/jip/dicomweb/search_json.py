@@ -41,6 +41,54 @@ def element(keyword: str, value: Any) -> tuple[str, dict[str, Any]] | None:
     return tag, {"vr": vr, "Value": values}
 
 
+class RowEncoder:
+    """Encodes many rows with the same attributes: tags, VRs and order are worked out
+    once per request, not once per row."""
+
+    def __init__(self, keywords: list[str]) -> None:
+        fields = []
+        for kw in dict.fromkeys(keywords):
+            tv = _tag_vr(kw)
+            if tv is not None:
+                fields.append((tv[0], kw, tv[1]))
+        fields.sort()
+        self.fields = fields
+        self.keywords = frozenset(kw for _, kw, _ in fields)
+
+    def encode(self, row: dict[str, Any], extra: dict[str, Any] | None = None) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for tag, kw, vr in self.fields:
+            value = row.get(kw)
+            if value is None or value == "":
+                out[tag] = {"vr": vr}
+            elif vr == "PN" and type(value) is str and "=" not in value and "\\" not in value:
+                out[tag] = {"vr": vr, "Value": [{"Alphabetic": value}]}
+            elif _plain(value, vr):
+                out[tag] = {"vr": vr, "Value": [value]}
+            else:
+                el = element(kw, value)
+                if el is not None:
+                    out[tag] = el[1]
+        if extra:
+            more = [
+                el
+                for kw, v in extra.items()
+                if kw not in self.keywords and (el := element(kw, v)) is not None
+            ]
+            if more:
+                out.update(more)
+                out = dict(sorted(out.items()))
+        return out
+
+
+def _plain(value: Any, vr: str) -> bool:
+    """A single value DICOM JSON carries as is."""
+    kind = type(value)
+    if kind is str:
+        return "\\" not in value and vr not in ("IS", "DS")
+    return kind is int or kind is float
+
+
 def dataset(attrs: dict[str, Any]) -> dict[str, Any]:
     """One DICOM JSON object, attributes in tag order."""
     items = []

@@ -18,7 +18,7 @@ import datetime as dt
 import re
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, or_
+from sqlalchemy import ColumnElement, and_, false, func, or_
 
 from jip.errors import InvalidInputError
 
@@ -133,6 +133,13 @@ def _wildcard(column: Any, text: str, *, ci: bool, dialect: str) -> Any:
     pattern = "".join(
         "%" if c == "*" else "_" if c == "?" else "\\" + c if c in "%_\\" else c for c in text
     )
-    if ci:
-        return column.ilike(pattern, escape="\\")
-    return column.like(pattern, escape="\\")
+    if not ci:
+        return column.like(pattern, escape="\\")
+    cond = column.ilike(pattern, escape="\\")
+    prefix = re.split(r"[*?]", text, maxsplit=1)[0].lower()
+    if dialect == "sqlite" and prefix and prefix.isascii():
+        # a literal prefix as a range on lower(column): the expression index applies
+        low = func.lower(column)
+        upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+        return and_(low >= prefix, low < upper, cond)
+    return cond

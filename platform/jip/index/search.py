@@ -62,10 +62,13 @@ class SearchPlan:
 
 
 def column_of(keyword: str, level: Level | None = None) -> Any:
-    """The column holding ``keyword``; searched at ``level``, the parents' UIDs are
-    read from the level's own table (no join, and its indexes apply)."""
+    """The column holding ``keyword``; searched at ``level``, values the level's own
+    table carries (parent UIDs, the denormalised study date) are read from it, so no
+    join is needed and the level's indexes apply."""
     if level is Level.SERIES and keyword == "StudyInstanceUID":
         return Series.study_uid
+    if level is Level.SERIES and keyword == "StudyDate":
+        return Series.study_date
     if level is Level.IMAGE and keyword == "StudyInstanceUID":
         return Instance.study_uid
     if level is Level.IMAGE and keyword == "SeriesInstanceUID":
@@ -76,17 +79,25 @@ def column_of(keyword: str, level: Level | None = None) -> Any:
     return getattr(_TABLES[table], col)
 
 
-def _own_table(keyword: str, level: Level) -> bool:
-    return column_of(keyword, level).table is _TABLES[_table_of(level)].__table__
+def _home(keyword: str, level: Level) -> Level:
+    """The level whose table a condition on ``keyword`` (searched at ``level``) reads."""
+    attr = ATTRIBUTES.get(keyword)
+    if attr is None or attr.column is None:
+        return level  # tag EXISTS / ModalitiesInStudy EXISTS correlate to the own table
+    table = column_of(keyword, level).table
+    return next(lv for lv in Level if _TABLES[_table_of(lv)].__table__ is table)
 
 
 def plan(request: SearchRequest, *, dialect: str) -> SearchPlan:
     """Build the SELECT for ``request``; raises ``InvalidInputError`` on bad key values
-    and on keys of a level below the one searched."""
+    and on keys of a level below the one searched.
+
+    Conditions on parent levels become ``fk IN (SELECT pk FROM parent WHERE ...)``, so
+    a selective parent filter (a patient name) drives the search through the foreign
+    key indexes instead of a scan of the level's table."""
     level = request.level
-    conds: list[ColumnElement[bool]] = []
+    conds: dict[Level, list[ColumnElement[bool]]] = {lv: [] for lv in Level}
     unsupported: list[str] = []
-    needed = {level}
     for kw, value in request.matches.items():
         if kw in SERVICE_ATTRIBUTES:
             continue
@@ -99,18 +110,12 @@ def plan(request: SearchRequest, *, dialect: str) -> SearchPlan:
         cond = _condition(kw, value, level, dialect)
         if cond is _UNSUPPORTED:
             unsupported.append(kw)
-            continue
-        if (
-            attr is not None
-            and cond is not None
-            and (attr.column is None or not _own_table(kw, level))
-        ):
-            needed.add(attr.level)
-        if cond is not None:
-            conds.append(cond)
+        elif cond is not None:
+            conds[_home(kw, level)].append(cond)
 
     returns = list(dict.fromkeys([*request.returns, *request.matches]))
     columns: list[Any] = [_ROW_KEY[level].label("__key")]
+    needed = {level}
     needs_tags = request.all_tags
     for kw in returns:
         attr = ATTRIBUTES.get(kw)
@@ -119,8 +124,9 @@ def plan(request: SearchRequest, *, dialect: str) -> SearchPlan:
             continue
         if attr.level > level:
             continue
-        if attr.column is None or not _own_table(kw, level):
-            needed.add(attr.level)
+        needed.add(level if attr.column is None and kw != "ModalitiesInStudy" else attr.level)
+        if attr.column is not None:
+            needed.add(_home(kw, level))
         columns.append(_return_column(kw, level).label(kw))
     for lv in Level:  # unique keys of every level searched, for URLs and tag lookups
         if lv <= level and lv is not Level.PATIENT:
@@ -131,12 +137,52 @@ def plan(request: SearchRequest, *, dialect: str) -> SearchPlan:
 
     stmt = select(*columns).select_from(_TABLES[_table_of(level)])
     stmt = _join_up(stmt, level, min(needed))
-    stmt = stmt.where(*conds).order_by(_ROW_KEY[level])
+    stmt = stmt.where(*conds[level], *_parent_filters(level, conds))
+    stmt = stmt.order_by(*_ORDER[level])
     if request.offset:
         stmt = stmt.offset(request.offset)
     if request.limit is not None:
         stmt = stmt.limit(request.limit)
     return SearchPlan(stmt, returns, unsupported, needs_tags)
+
+
+# Newest first for studies and series; the trailing primary key makes pages stable.
+# Indexes (study_date, pk) and (modality, study_date, pk) give this order for free.
+_ORDER: dict[Level, list[Any]] = {
+    Level.PATIENT: [Patient.id],
+    Level.STUDY: [Study.study_date.desc(), Study.study_uid.desc()],
+    Level.SERIES: [Series.study_date.desc(), Series.series_uid.desc()],
+    Level.IMAGE: [Instance.sop_instance_uid],
+}
+
+
+def _parent_filters(
+    level: Level, conds: dict[Level, list[ColumnElement[bool]]]
+) -> list[ColumnElement[bool]]:
+    """Conditions of the levels above ``level`` as nested ``IN`` subqueries."""
+    out: list[ColumnElement[bool]] = []
+    if level <= Level.PATIENT:
+        return out
+    patient = conds[Level.PATIENT]
+    study = list(conds[Level.STUDY]) if level > Level.STUDY else []
+    if patient:
+        patients = select(Patient.id).where(*patient)
+        if level is Level.STUDY:
+            out.append(Study.patient_pk.in_(patients))
+        else:
+            study.append(Study.patient_pk.in_(patients))
+    if level is Level.STUDY:
+        return out
+    series = list(conds[Level.SERIES]) if level > Level.SERIES else []
+    if study:
+        studies = select(Study.study_uid).where(*study)
+        if level is Level.SERIES:
+            out.append(Series.study_uid.in_(studies))
+        else:
+            out.append(Instance.study_uid.in_(studies))
+    if series:
+        out.append(Instance.series_uid.in_(select(Series.series_uid).where(*series)))
+    return out
 
 
 def search(session: Session, request: SearchRequest) -> tuple[Iterator[dict[str, Any]], list[str]]:
