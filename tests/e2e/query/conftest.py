@@ -1,4 +1,4 @@
-"""One ``jip up`` per module, loaded once with dcmtk ``storescu``: three patients,
+"""One ``jip up`` for the query suites, loaded once with dcmtk ``storescu``: three patients,
 four series, nine instances. Queries do not change it, so the tests share it."""
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ class Loaded:
     instances: dict[str, list[str]] = field(default_factory=dict)  # series UID -> SOP UIDs
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def loaded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Loaded]:
     root = Path(tmp_path_factory.mktemp("query"))
     jip = start_jip(root / "data", extra_env={"JIP_QIDO_MAX_RESULTS": str(MAX_RESULTS)})
