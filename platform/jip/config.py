@@ -75,6 +75,9 @@ class Settings(BaseSettings):
     series_quiet_seconds: float = Field(10.0, ge=0)
     thumbnail_size: int = Field(128, ge=16, le=1024)
 
+    # browser UI (issue 4): folder of the built frontend; empty = frontend/dist of the checkout
+    ui_dir: Path | None = None
+
     @field_validator("ae_title")
     @classmethod
     def _check_ae(cls, v: str) -> str:
