@@ -79,6 +79,9 @@ class Settings(BaseSettings):
     # announced with a "Warning: 299" header and fetched with offset
     qido_max_results: int = Field(1000, ge=1, le=100000)
 
+    # browser UI (issue 4): folder of the built frontend; empty = frontend/dist of the checkout
+    ui_dir: Path | None = None
+
     @field_validator("ae_title")
     @classmethod
     def _check_ae(cls, v: str) -> str:
