@@ -133,12 +133,24 @@ def build_index(engine: Engine, instances: int, studies: int, seed: int = 7) -> 
         conn.execute(insert(Patient), patients)
         conn.execute(insert(Study), study_rows)
         conn.execute(insert(Series), series_rows)
-    done = 0
-    for batch in _chunks(_instance_rows(series_rows, now), 50_000):
-        with engine.begin() as conn:
-            conn.execute(insert(Instance), batch)
-        done += len(batch)
-        print(f"\r  instances inserted: {done:,}", end="", file=sys.stderr, flush=True)
+    # instances through the DBAPI cursor: executemany of plain tuples, JSON pre-encoded
+    cols = [c.name for c in Instance.__table__.columns]
+    sql = f"INSERT INTO instances ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})"
+    raw = engine.raw_connection()
+    try:
+        cur = raw.cursor()
+        cur.execute("PRAGMA synchronous=OFF")  # the bench's own build, not JIP's ingest
+        done = 0
+        for batch in _chunks(_instance_rows(series_rows, now), 50_000):
+            cur.executemany(
+                sql,
+                [tuple(json.dumps(r[c]) if c == "tags" else r[c] for c in cols) for r in batch],
+            )
+            raw.commit()
+            done += len(batch)
+            print(f"\r  instances inserted: {done:,}", end="", file=sys.stderr, flush=True)
+    finally:
+        raw.close()
     print(file=sys.stderr)
     facts["build_seconds"] = time.perf_counter() - t0
     facts["counts"] = {
@@ -184,6 +196,14 @@ def _instance_rows(series_rows: list[dict[str, Any]], now: datetime) -> Iterator
             }
 
 
+def _dbapi_value(value: Any) -> Any:
+    if isinstance(value, dict):
+        return json.dumps(value)
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S.%f")  # SQLAlchemy's SQLite format
+    return value
+
+
 def _chunks(rows: Iterator[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
     batch: list[dict[str, Any]] = []
     for row in rows:
@@ -217,6 +237,7 @@ def query_mix(facts: dict[str, Any], rng: random.Random) -> dict[str, Callable[[
             f"/dicomweb/series?Modality=MR&StudyDate={month()}&limit=100"
         ),
         "modality, no limit (server max 1000)": lambda: "/dicomweb/series?Modality=CT",
+        "reference: GET /api/v1/health": lambda: "/api/v1/health",
     }
 
 
@@ -234,7 +255,8 @@ def measure(url: str, mix: dict[str, Callable[[], str]], n: int) -> dict[str, di
                 times.append((time.perf_counter() - t0) * 1000)
                 if r.status_code not in (200, 204):
                     raise RuntimeError(f"{path}: HTTP {r.status_code} {r.text[:200]}")
-                sizes.append(len(r.json()) if r.status_code == 200 else 0)
+                body = r.json() if r.status_code == 200 else []
+                sizes.append(len(body) if isinstance(body, list) else 1)
             times.sort()
             out[name] = {
                 "p50_ms": statistics.median(times),
@@ -286,7 +308,8 @@ def main() -> int:
     worst = 0.0
     for name, r in results.items():
         ratio = r["p95_ms"] / TARGET_P95_MS
-        worst = max(worst, ratio)
+        if not name.startswith("reference"):
+            worst = max(worst, ratio)
         print(
             f"{name:40s} {r['p50_ms']:8.1f} {r['p95_ms']:8.1f} {r['mean_results']:8.0f}  "
             f"{ratio:.2f}x {'ok' if ratio < 1 else 'OVER'}"

@@ -163,4 +163,3 @@ def _non_negative_int(value: str, name: str) -> int:
 
 def _unique(items: list[str]) -> list[str]:
     return list(dict.fromkeys(items))
-

@@ -5,6 +5,8 @@ Kept small and allocation-light: QIDO-RS encodes up to thousands of rows per req
 
 from __future__ import annotations
 
+import json
+import json.encoder
 from functools import lru_cache
 from typing import Any
 
@@ -42,43 +44,62 @@ def element(keyword: str, value: Any) -> tuple[str, dict[str, Any]] | None:
 
 
 class RowEncoder:
-    """Encodes many rows with the same attributes: tags, VRs and order are worked out
-    once per request, not once per row."""
+    """Encodes many rows with the same attributes straight to JSON text: tags, VRs,
+    order and the constant JSON around each value are worked out once per request."""
 
     def __init__(self, keywords: list[str]) -> None:
         fields = []
         for kw in dict.fromkeys(keywords):
             tv = _tag_vr(kw)
             if tv is not None:
-                fields.append((tv[0], kw, tv[1]))
+                tag, vr = tv
+                fields.append(
+                    (tag, kw, vr, f'"{tag}":{{"vr":"{vr}"}}', f'"{tag}":{{"vr":"{vr}","Value":[')
+                )
         fields.sort()
         self.fields = fields
-        self.keywords = frozenset(kw for _, kw, _ in fields)
+        self.keywords = frozenset(f[1] for f in fields)
 
-    def encode(self, row: dict[str, Any], extra: dict[str, Any] | None = None) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for tag, kw, vr in self.fields:
+    def encode(self, row: dict[str, Any], extra: dict[str, Any] | None = None) -> str:
+        """One DICOM JSON object as text; ``extra`` adds attributes (all tags)."""
+        if extra:
+            merged = {f[1]: row.get(f[1]) for f in self.fields}
+            merged.update((k, v) for k, v in extra.items() if k not in self.keywords)
+            return _dumps(dataset(merged))
+        parts = []
+        for _tag, kw, vr, empty, head in self.fields:
             value = row.get(kw)
             if value is None or value == "":
-                out[tag] = {"vr": vr}
-            elif vr == "PN" and type(value) is str and "=" not in value and "\\" not in value:
-                out[tag] = {"vr": vr, "Value": [{"Alphabetic": value}]}
-            elif _plain(value, vr):
-                out[tag] = {"vr": vr, "Value": [value]}
+                parts.append(empty)
+            elif type(value) is str and "\\" not in value:
+                if vr == "PN":
+                    if "=" in value:
+                        parts.append(head + _dumps(_person_name(value)) + "]}")
+                    else:
+                        parts.append(head + '{"Alphabetic":' + _str(value) + "}]}")
+                elif vr in ("IS", "DS"):
+                    parts.append(_generic(kw, value, empty))
+                else:
+                    parts.append(head + _str(value) + "]}")
+            elif type(value) is int:
+                parts.append(head + str(value) + "]}")
             else:
-                el = element(kw, value)
-                if el is not None:
-                    out[tag] = el[1]
-        if extra:
-            more = [
-                el
-                for kw, v in extra.items()
-                if kw not in self.keywords and (el := element(kw, v)) is not None
-            ]
-            if more:
-                out.update(more)
-                out = dict(sorted(out.items()))
-        return out
+                parts.append(_generic(kw, value, empty))
+        return "{" + ",".join(parts) + "}"
+
+
+def _generic(kw: str, value: Any, empty: str) -> str:
+    el = element(kw, value)
+    if el is None:
+        return empty
+    return f'"{el[0]}":' + _dumps(el[1])
+
+
+def _dumps(obj: Any) -> str:
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+_str = json.encoder.encode_basestring  # type: ignore[attr-defined]
 
 
 def _plain(value: Any, vr: str) -> bool:

@@ -194,34 +194,30 @@ def search(session: Session, request: SearchRequest) -> tuple[Iterator[dict[str,
 
 
 def _rows(session: Session, p: SearchPlan, level: Level) -> Iterator[dict[str, Any]]:
-    result = session.execute(p.statement)
+    result = session.connection().execute(p.statement)  # Core rows: no ORM overhead
+    keys = list(result.keys())
+    selected = set(keys)
+    from_tags = [kw for kw in p.returns if kw not in selected and kw not in SERVICE_ATTRIBUTES]
+    service = [kw for kw in p.returns if kw in SERVICE_ATTRIBUTES]
+    split = "ModalitiesInStudy" in selected
     while True:
         chunk = result.fetchmany(_CHUNK)
         if not chunk:
             return
-        rows = [dict(r._mapping) for r in chunk]
+        rows = [dict(zip(keys, r, strict=True)) for r in chunk]
         if p.needs_tags and level is not Level.IMAGE:
             _attach_representative_tags(session, rows, level)
         for row in rows:
-            yield _finish(row, p.returns)
-
-
-def _finish(row: dict[str, Any], returns: list[str]) -> dict[str, Any]:
-    tags: dict[str, Any] = row.pop("__tags", None) or {}
-    out: dict[str, Any] = {}
-    for kw in returns:
-        if kw in row:
-            value = row[kw]
-            if kw == "ModalitiesInStudy":
-                value = [m for m in (value or "").split("\\") if m]
-            out[kw] = value
-        else:  # service attributes (URLs, availability) are the caller's to fill
-            out[kw] = None if kw in SERVICE_ATTRIBUTES else tags.get(kw)
-    for k, v in row.items():
-        if k.startswith("__"):
-            out[k] = v
-    out["__tags"] = tags
-    return out
+            tags = row.get("__tags") or {}
+            for kw in from_tags:
+                row[kw] = tags.get(kw)
+            for kw in service:  # URLs, availability: the caller's to fill
+                row[kw] = None
+            if split:
+                row["ModalitiesInStudy"] = [
+                    m for m in (row["ModalitiesInStudy"] or "").split("\\") if m
+                ]
+            yield row
 
 
 def _attach_representative_tags(session: Session, rows: list[dict[str, Any]], level: Level) -> None:
@@ -288,9 +284,7 @@ def _return_column(kw: str, level: Level) -> Any:
     if kw == "ModalitiesInStudy":
         return Study.modalities
     if kw == "NumberOfPatientRelatedStudies":
-        return (
-            select(func.count()).where(Study.patient_pk == Patient.id).scalar_subquery()
-        )
+        return select(func.count()).where(Study.patient_pk == Patient.id).scalar_subquery()
     if kw == "NumberOfPatientRelatedSeries":
         return (
             select(func.coalesce(func.sum(Study.num_series), 0))
