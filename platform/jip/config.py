@@ -75,6 +75,11 @@ class Settings(BaseSettings):
     series_quiet_seconds: float = Field(10.0, ge=0)
     thumbnail_size: int = Field(128, ge=16, le=1024)
 
+    # DICOMweb WADO-RS/STOW-RS (wado): largest STOW-RS request body accepted (413 above)
+    stow_max_bytes: int = Field(1 << 30, ge=1024)
+    # absolute URL clients reach /dicomweb by (behind a proxy); empty: from the request
+    dicomweb_public_url: str = ""
+
     @field_validator("ae_title")
     @classmethod
     def _check_ae(cls, v: str) -> str:

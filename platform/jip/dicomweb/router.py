@@ -5,3 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 router = APIRouter(prefix="/dicomweb", tags=["dicomweb"])
+
+# WADO-RS retrieve, rendered/thumbnails and STOW-RS (wado.py, rendered.py, stow.py)
+from jip.dicomweb import rendered, stow, wado  # noqa: E402
+
+router.include_router(wado.router)
+router.include_router(rendered.router)
+router.include_router(stow.router)
