@@ -81,6 +81,10 @@ class Settings(BaseSettings):
 
     # browser UI (issue 4): folder of the built frontend; empty = frontend/dist of the checkout
     ui_dir: Path | None = None
+    # DICOMweb WADO-RS/STOW-RS (wado): largest STOW-RS request body accepted (413 above)
+    stow_max_bytes: int = Field(1 << 30, ge=1024)
+    # absolute URL clients reach /dicomweb by (behind a proxy); empty: from the request
+    dicomweb_public_url: str = ""
 
     @field_validator("ae_title")
     @classmethod
