@@ -9,7 +9,7 @@ from pynetdicom import AE, ALL_TRANSFER_SYNTAXES, StoragePresentationContexts, e
 from pynetdicom.sop_class import Verification  # type: ignore[attr-defined]
 from pynetdicom.transport import ThreadedAssociationServer
 
-from jip.dicom import handlers
+from jip.dicom import handlers, retrieve
 from jip.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -29,6 +29,7 @@ def build_ae(runtime: Runtime) -> AE:
     for cx in StoragePresentationContexts:
         assert cx.abstract_syntax is not None
         ae.add_supported_context(cx.abstract_syntax, ALL_TRANSFER_SYNTAXES)
+    retrieve.configure_retrieve(ae)  # after the storage contexts: C-GET roles on them
     return ae
 
 
@@ -36,6 +37,7 @@ def handler_bindings(runtime: Runtime) -> list[tuple[Any, ...]]:
     return [
         (evt.EVT_C_ECHO, handlers.handle_echo),
         (evt.EVT_C_STORE, handlers.handle_store, [runtime]),
+        *retrieve.handler_bindings(runtime),
     ]
 
 
