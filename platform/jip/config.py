@@ -14,12 +14,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import Field, field_validator, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 
-class DicomPeer(BaseSettings):
-    """A remote DICOM node JIP may send to (C-MOVE destination) or pull from (PACS)."""
+class DicomPeer(BaseModel):
+    """A remote DICOM node JIP may send to (C-MOVE destination) or pull from (PACS).
+    A plain model, not settings: its fields must never be filled from bare env vars."""
 
     ae_title: str
     host: str = "127.0.0.1"
