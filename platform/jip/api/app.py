@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from jip import __version__
 from jip.api.errors import install_error_handlers
 from jip.api.routes import health
+from jip.api.routes import pipelines as pipelines_routes
 from jip.dicomweb.router import router as dicomweb_router
 from jip.runtime import Runtime
 
@@ -20,5 +21,6 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.state.runtime = runtime
     install_error_handlers(app)
     app.include_router(health.router, prefix="/api/v1")
+    app.include_router(pipelines_routes.router, prefix="/api/v1")
     app.include_router(dicomweb_router)
     return app
