@@ -156,9 +156,9 @@ def count_files(folder: Path) -> int:
     return sum(1 for p in folder.rglob("*") if p.is_file())
 
 
-def run_jip(series: list[list[Path]], associations: int, work: Path, idle: list[float]) -> tuple[
-    float, int, float
-]:
+def run_jip(
+    series: list[list[Path]], associations: int, work: Path, idle: list[float]
+) -> tuple[float, int, float]:
     jip = start_jip(work / "jipdata", extra_env={"JIP_SERIES_QUIET_SECONDS": "600"})
     try:
         time.sleep(1.0)
@@ -197,8 +197,15 @@ def machine() -> dict[str, str]:
     fs = subprocess.run(["df", "-T", "/tmp"], capture_output=True, text=True).stdout
     return {
         "cpu": cpu,
-        "cores": str(len([ln for ln in Path("/proc/cpuinfo").read_text().splitlines()
-                          if ln.startswith("processor")])),
+        "cores": str(
+            len(
+                [
+                    ln
+                    for ln in Path("/proc/cpuinfo").read_text().splitlines()
+                    if ln.startswith("processor")
+                ]
+            )
+        ),
         "memory_gb": f"{int(mem) / 1024 / 1024:.1f}",
         "kernel": platform.release(),
         "python": platform.python_version(),
@@ -229,7 +236,9 @@ def main() -> int:
         series = generate(ds, args.workdir / "data")
         files = [f for s in series for f in s]
         mb = sum(f.stat().st_size for f in files) / 1e6
-        print(f"\n== {ds.name}: {len(files)} instances, {mb:.0f} MB, {ds.series} series", flush=True)
+        print(
+            f"\n== {ds.name}: {len(files)} instances, {mb:.0f} MB, {ds.series} series", flush=True
+        )
         for n in assocs:
             for name in receivers:
                 work = args.workdir / "run" / f"{name}-{ds.name}-{n}"
@@ -255,9 +264,14 @@ def main() -> int:
     if args.json:
         args.json.write_text(
             json.dumps(
-                {"machine": info, "idle_rss_mb": idle,
-                 "results": [asdict(r) | {"inst_s": r.per_second, "mb_s": r.mb_per_second}
-                             for r in results]},
+                {
+                    "machine": info,
+                    "idle_rss_mb": idle,
+                    "results": [
+                        asdict(r) | {"inst_s": r.per_second, "mb_s": r.mb_per_second}
+                        for r in results
+                    ],
+                },
                 indent=2,
             )
         )
@@ -265,8 +279,10 @@ def main() -> int:
 
 
 def print_table(results: list[Result], idle: list[float]) -> None:
-    print("\n| data set | assoc | JIP inst/s | JIP MB/s | Orthanc inst/s | storescp inst/s "
-          "| JIP/Orthanc | JIP/storescp | JIP RSS peak MB |")
+    print(
+        "\n| data set | assoc | JIP inst/s | JIP MB/s | Orthanc inst/s | storescp inst/s "
+        "| JIP/Orthanc | JIP/storescp | JIP RSS peak MB |"
+    )
     print("|---|---|---|---|---|---|---|---|---|")
     keys = sorted({(r.dataset, r.associations) for r in results}, key=lambda k: (k[0], k[1]))
     for ds, n in keys:
@@ -278,13 +294,18 @@ def print_table(results: list[Result], idle: list[float]) -> None:
 
         vs_o = f"{j.per_second / o.per_second:.2f}x" if j and o else "-"
         vs_s = f"{j.per_second / s.per_second:.0%}" if j and s else "-"
-        print(f"| {ds} | {n} | {rate(j)} | {j.mb_per_second:.1f} | {rate(o)} | {rate(s)} | "
-              f"{vs_o} | {vs_s} | {j.rss_max_mb:.0f} |" if j else
-              f"| {ds} | {n} | - | - | {rate(o)} | {rate(s)} | - | - | - |")
+        print(
+            f"| {ds} | {n} | {rate(j)} | {j.mb_per_second:.1f} | {rate(o)} | {rate(s)} | "
+            f"{vs_o} | {vs_s} | {j.rss_max_mb:.0f} |"
+            if j
+            else f"| {ds} | {n} | - | - | {rate(o)} | {rate(s)} | - | - | - |"
+        )
     if idle:
         print(f"\njip up idle RSS: {max(idle):.0f} MB (max over {len(idle)} starts)")
-    print(f"targets (ct512, 4 assoc): JIP/Orthanc >= {TARGET_VS_ORTHANC}x, "
-          f"JIP/storescp >= {TARGET_VS_STORESCP:.0%}")
+    print(
+        f"targets (ct512, 4 assoc): JIP/Orthanc >= {TARGET_VS_ORTHANC}x, "
+        f"JIP/storescp >= {TARGET_VS_STORESCP:.0%}"
+    )
 
 
 if __name__ == "__main__":
