@@ -17,6 +17,8 @@ from jip.synthetic import SeriesSpec, dataset_bytes, make_series
 from tests.conftest import JipProcess, start_jip
 from tests.dicomweb.parts import split_multipart
 
+pytestmark = pytest.mark.slow  # a real jip up per module
+
 MAX_BYTES = 400_000
 BOUNDARY = "jip-test-boundary"
 CTYPE = f'multipart/related; type="application/dicom"; boundary={BOUNDARY}'

@@ -14,6 +14,8 @@ from PIL import Image
 from tests.dicomweb.conftest import Site
 from tests.dicomweb.parts import split_multipart
 
+pytestmark = pytest.mark.slow  # a real jip up per module
+
 DICOM_TS = 'multipart/related; type="application/dicom"; transfer-syntax=*'
 
 
