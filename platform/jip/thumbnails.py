@@ -7,14 +7,13 @@ series that grows gets a fresh thumbnail and stale ones are never served.
 from __future__ import annotations
 
 import contextlib
-import os
-import tempfile
 from io import BytesIO
 from pathlib import Path
 
 import pydicom
 from sqlalchemy import select
 
+from jip import diskcache
 from jip.dicom.parse import check_uid
 from jip.dicomweb.locate import InstanceRef, middle
 from jip.errors import NotFoundError
@@ -71,10 +70,11 @@ def series_thumbnail(
             for r in rows
         ]
     path = cache_dir(runtime) / series_uid[-2:] / f"{series_uid}-{size}-{stamp}.{_EXT[fmt]}"
-    with contextlib.suppress(OSError):
-        return path.read_bytes()
+    cached = diskcache.read(path)
+    if cached is not None:
+        return cached
     data = render_thumbnail(runtime, representative(refs), size=size, fmt=fmt)
-    _write_atomic(path, data)
+    _replace_cached(path, data)
     return data
 
 
@@ -82,17 +82,10 @@ def cache_dir(runtime: Runtime) -> Path:
     return runtime.settings.data_dir / "thumbnails"
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    """A cache: no fsync, but never a half-written file under the final name."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        uid, size, _ = path.name.split("-", 2)
-        for old in path.parent.glob(f"{uid}-{size}-*{path.suffix}"):
-            with contextlib.suppress(OSError):
-                old.unlink()
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except OSError:
-        pass  # an unwritable cache only costs the next request a render
+def _replace_cached(path: Path, data: bytes) -> None:
+    """Write the new thumbnail and drop the same series' stale ones of that size."""
+    uid, size, _ = path.name.split("-", 2)
+    for old in path.parent.glob(f"{uid}-{size}-*{path.suffix}") if path.parent.exists() else []:
+        with contextlib.suppress(OSError):
+            old.unlink()
+    diskcache.write_atomic(path, data)

@@ -114,6 +114,14 @@ def test_metadata_with_bulkdata_uris(site: Site) -> None:
     r = site.http.get(f"{site.dicomweb}/studies/{study}/metadata")
     assert r.headers["content-type"] == "application/dicom+json"
     assert len(r.json()) == 5
+    # served again from the per-object cache: same document, URIs for this client's host
+    assert len(list((site.jip.data_dir / "metadata").rglob("*.json"))) >= 5
+    again = site.http.get(f"{site.dicomweb}/studies/{study}/metadata")
+    assert again.content == r.content
+    proxied = site.http.get(
+        f"{site.dicomweb}/studies/{study}/metadata", headers={"Host": "viewer.example:8443"}
+    ).json()
+    assert proxied[0]["7FE00010"]["BulkDataURI"].startswith("http://viewer.example:8443/dicomweb/")
 
 
 def test_frames_native_compressed_and_multiframe(site: Site) -> None:
