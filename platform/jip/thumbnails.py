@@ -11,13 +11,12 @@ from io import BytesIO
 from pathlib import Path
 
 import pydicom
-from sqlalchemy import select
 
 from jip import diskcache
 from jip.dicom.parse import check_uid
-from jip.dicomweb.locate import InstanceRef, middle
+from jip.dicomweb.locate import InstanceRef, find_instances, middle
 from jip.errors import NotFoundError
-from jip.index.models import Instance, Series
+from jip.index.models import Series
 from jip.render import ImageFormat, NotRenderableError, Viewport, render
 from jip.runtime import Runtime
 
@@ -54,25 +53,11 @@ def series_thumbnail(
         if series is None:
             raise NotFoundError(f"series {series_uid} not found")
         stamp = f"{series.num_instances}-{int(series.last_received.timestamp() * 1000)}"
-        rows = session.scalars(select(Instance).where(Instance.series_uid == series_uid)).all()
-        refs = [
-            InstanceRef(
-                study_uid=r.study_uid,
-                series_uid=r.series_uid,
-                sop_instance_uid=r.sop_instance_uid,
-                sop_class_uid=r.sop_class_uid,
-                transfer_syntax_uid=r.transfer_syntax_uid,
-                object_key=r.object_key,
-                number_of_frames=r.number_of_frames,
-                instance_number=r.instance_number,
-                rows=r.rows,
-            )
-            for r in rows
-        ]
-    path = cache_dir(runtime) / series_uid[-2:] / f"{series_uid}-{size}-{stamp}.{_EXT[fmt]}"
-    cached = diskcache.read(path)
-    if cached is not None:
-        return cached
+        path = cache_dir(runtime) / series_uid[-2:] / f"{series_uid}-{size}-{stamp}.{_EXT[fmt]}"
+        cached = diskcache.read(path)
+        if cached is not None:
+            return cached
+        refs = find_instances(session, study=series.study_uid, series=series_uid)
     data = render_thumbnail(runtime, representative(refs), size=size, fmt=fmt)
     _replace_cached(path, data)
     return data
