@@ -6,6 +6,10 @@ from fastapi import APIRouter
 
 router = APIRouter(prefix="/dicomweb", tags=["dicomweb"])
 
+# QIDO-RS (search)
+from jip.dicomweb import qido  # noqa: E402
+
+router.include_router(qido.router)
 # WADO-RS retrieve, rendered/thumbnails and STOW-RS (wado.py, rendered.py, stow.py)
 from jip.dicomweb import rendered, stow, wado  # noqa: E402
 
