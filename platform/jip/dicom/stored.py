@@ -27,6 +27,7 @@ from pydicom.uid import UID
 from pynetdicom import AE
 from pynetdicom.association import Association
 from pynetdicom.dimse_primitives import C_STORE
+from pynetdicom.presentation import PresentationContext
 
 from jip.errors import DicomError
 
@@ -98,9 +99,12 @@ def send_stored(
     """C-STORE the stored bytes unchanged; returns the peer's status dataset (empty on
     timeout/abort, as pynetdicom does). Raises ``ValueError`` if the peer accepted no
     context for the SOP class and stored transfer syntax."""
-    context = assoc._get_valid_context(
-        instance.sop_class_uid, instance.transfer_syntax_uid, "scu", allow_conversion=False
-    )
+    context = exact_context(assoc, instance.sop_class_uid, instance.transfer_syntax_uid)
+    if context is None:
+        raise ValueError(
+            f"peer accepted no {instance.sop_class_uid.name} context in "
+            f"{instance.transfer_syntax_uid.name}"
+        )
     req = C_STORE()
     req.MessageID = msg_id
     req.Priority = priority
@@ -122,6 +126,14 @@ def send_stored(
         assoc._handle_no_response()
         return Dataset()
     return assoc._check_received_status(rsp)
+
+
+def exact_context(assoc: Association, sop_class: str, ts: str) -> PresentationContext | None:
+    """An accepted context for ``sop_class`` in exactly ``ts`` in which we may send."""
+    for cx in assoc.accepted_contexts:
+        if cx.abstract_syntax == sop_class and cx.transfer_syntax[0] == ts and cx.as_scu:
+            return cx
+    return None
 
 
 def install_raw_store(assoc: Association) -> None:
