@@ -19,6 +19,7 @@ from pynetdicom.sop_class import (  # type: ignore[attr-defined]
     PatientRootQueryRetrieveInformationModelMove,
     StudyRootQueryRetrieveInformationModelGet,
     StudyRootQueryRetrieveInformationModelMove,
+    Verification,
 )
 
 from jip.config import DicomPeer
@@ -192,3 +193,59 @@ def test_identifier_rules() -> None:
     for ds, model in bad:
         with pytest.raises(InvalidInputError):
             parse_identifier(ds, model)
+
+
+# objects pydicom would not re-encode byte for byte (group lengths, big endian, UN,
+# undefined-length sequences, RLE / JPEG 2000): the sub-operations must still carry them
+# exactly as stored
+AWKWARD = ["693_UNCR.dcm", "explicit_VR-UN.dcm", "ExplVR_BigEnd.dcm",
+           "rtplan.dcm", "rtdose_rle.dcm", "CT_small.dcm", "MR_small_RLE.dcm", "JPEG2000.dcm"]
+
+
+def test_c_get_sends_awkward_objects_exactly_as_stored(tmp_path: Path) -> None:
+    from pydicom.data import get_testdata_file
+
+    files = [Path(str(get_testdata_file(n))) for n in AWKWARD]
+    metas = [pydicom.dcmread(f, stop_before_pixels=True) for f in files]
+    got: dict[str, bytes] = {}
+
+    def on_store(event: Any) -> int:
+        got[str(event.request.AffectedSOPInstanceUID)] = event.request.DataSet.getvalue()
+        return 0
+
+    with listening(make_settings(tmp_path)) as jip:
+        ingest_files(jip.runtime, files)
+        ae = AE(ae_title="TESTSCU")
+        ae.add_requested_context(StudyRootQueryRetrieveInformationModelGet)
+        roles = []
+        for m in metas:
+            ae.add_requested_context(m.SOPClassUID, m.file_meta.TransferSyntaxUID)
+            roles.append(build_role(m.SOPClassUID, scp_role=True))
+        assoc = ae.associate("127.0.0.1", jip.port, ae_title="JIP", ext_neg=roles,
+                             evt_handlers=[(evt.EVT_C_STORE, on_store)])
+        assert assoc.is_established
+        q = Dataset()
+        q.QueryRetrieveLevel = "IMAGE"
+        q.SOPInstanceUID = [m.SOPInstanceUID for m in metas]
+        final = list(assoc.send_c_get(q, StudyRootQueryRetrieveInformationModelGet))[-1][0]
+        assoc.release()
+    assert final.Status == 0 and final.NumberOfCompletedSuboperations == len(files)
+    for f, m in zip(files, metas, strict=True):
+        assert got[m.SOPInstanceUID] == dataset_bytes(f.read_bytes()), f.name
+
+
+def test_identifier_naming_nothing_is_refused_not_crashed(jip: Listener) -> None:
+    q = Dataset()
+    q.QueryRetrieveLevel = "SERIES"
+    q.StudyInstanceUID = "1.2.3"  # no SeriesInstanceUID: names no series
+    assoc = _scu(jip.port, StudyRootQueryRetrieveInformationModelMove, Verification)
+    rsp = list(assoc.send_c_move(q, "SLOWSCP", StudyRootQueryRetrieveInformationModelMove))
+    assert [s.Status for s, _ in rsp] == [0xC514]
+    assert assoc.send_c_echo().Status == 0  # the association is still good
+    assoc.release()
+    ae = AE(ae_title="TESTSCU")
+    ae.add_requested_context(StudyRootQueryRetrieveInformationModelGet)
+    assoc = ae.associate("127.0.0.1", jip.port, ae_title="JIP")
+    rsp = list(assoc.send_c_get(q, StudyRootQueryRetrieveInformationModelGet))
+    assoc.release()
+    assert [s.Status for s, _ in rsp] == [0xC413]

@@ -172,7 +172,11 @@ def _suboperations(event: Any, runtime: Runtime, refs: list[InstanceRef]) -> Ite
 
 def _load(runtime: Runtime, ref: InstanceRef) -> Any:
     try:
-        return StoredInstance(runtime.store.get(ref.object_key))
+        return StoredInstance(
+            runtime.store.get(ref.object_key),
+            sop_instance_uid=ref.sop_instance_uid,
+            sop_class_uid=ref.sop_class_uid,
+        )
     except JIPError as exc:
         log.error("cannot load %s for retrieve: %s", ref.sop_instance_uid, exc.message)
     except Exception:

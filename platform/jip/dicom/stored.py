@@ -39,7 +39,9 @@ _INSTALLED = "_jip_raw_store"
 class StoredInstance(Dataset):
     """One stored object: its file meta, its UID and the raw data set bytes."""
 
-    def __init__(self, data: bytes) -> None:
+    def __init__(self, data: bytes, *, sop_instance_uid: str = "", sop_class_uid: str = "") -> None:
+        """``sop_*`` come from the index (read from the data set itself); the file meta
+        is only the fallback, as it may disagree with the data set."""
         super().__init__()
         fp = BytesIO(data)
         try:
@@ -54,7 +56,10 @@ class StoredInstance(Dataset):
         object.__setattr__(self, "_jip_meta", FileMetaDataset(meta))
         object.__setattr__(self, "_jip_data", data)
         object.__setattr__(self, "_jip_offset", offset)
-        self.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
+        object.__setattr__(
+            self, "_jip_class", UID(sop_class_uid or meta.MediaStorageSOPClassUID)
+        )
+        self.SOPInstanceUID = sop_instance_uid or meta.MediaStorageSOPInstanceUID
 
     @property
     def stored_meta(self) -> FileMetaDataset:
@@ -62,7 +67,7 @@ class StoredInstance(Dataset):
 
     @property
     def sop_class_uid(self) -> UID:
-        return UID(self.stored_meta.MediaStorageSOPClassUID)
+        return cast(UID, object.__getattribute__(self, "_jip_class"))
 
     @property
     def transfer_syntax_uid(self) -> UID:
@@ -111,7 +116,7 @@ def send_stored(
     req.MoveOriginatorApplicationEntityTitle = originator_aet
     req.MoveOriginatorMessageID = originator_id
     req.AffectedSOPClassUID = instance.sop_class_uid
-    req.AffectedSOPInstanceUID = UID(instance.stored_meta.MediaStorageSOPInstanceUID)
+    req.AffectedSOPInstanceUID = UID(str(instance.SOPInstanceUID))
     req.DataSet = BytesIO(instance.dataset_bytes)
     # same hand-over with the association's reactor as Association.send_c_store
     assoc._reactor_checkpoint.clear()
