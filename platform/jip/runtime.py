@@ -31,6 +31,10 @@ class Runtime:
         self.ingestor = Ingestor(self.store, self.writer)
         self.series_events = SeriesCompletionMonitor(self.writer, settings.series_quiet_seconds)
 
+    def describe_backends(self) -> dict[str, str]:
+        """Where the bytes and the index live, for people (no passwords)."""
+        return describe_backends(self.settings)
+
     def start_background(self) -> None:
         self.series_events.start()
 
@@ -39,3 +43,17 @@ class Runtime:
         self.writer.close()
         self.store.close()
         self.engine.dispose()
+
+
+def describe_backends(settings: Settings) -> dict[str, str]:
+    """``{"store": ..., "index": ...}`` as one line each, credentials left out."""
+    from sqlalchemy.engine import make_url
+
+    if settings.store_backend == "s3":
+        scheme = "https" if settings.s3_secure else "http"
+        store = f"s3 {scheme}://{settings.s3_endpoint}/{settings.s3_bucket}"
+    else:
+        store = f"filesystem {(settings.data_dir / 'objects').resolve()}"
+    url = make_url(settings.resolved_database_url)
+    index = f"{url.get_backend_name()} {url.render_as_string(hide_password=True)}"
+    return {"store": store, "index": index}

@@ -54,10 +54,10 @@ def up(
     console.print(f"  REST API     {url}api/v1  (OpenAPI: {url}docs)")
     console.print(f"  DICOMweb     {url}dicomweb")
     console.print(f"  DICOM        {settings.ae_title}@{host}:{settings.dicom_port}")
-    console.print(
-        f"  store        {runtime.store.name}   index {runtime.engine.dialect.name}   "
-        f"auth {settings.auth}"
-    )
+    backends = runtime.describe_backends()
+    console.print(f"  object store {backends['store']}")
+    console.print(f"  index        {backends['index']}")
+    console.print(f"  auth         {settings.auth}")
     config = uvicorn.Config(
         create_app(runtime), host=host, port=settings.http_port, log_config=None, workers=1
     )

@@ -17,11 +17,21 @@ from pydicom.errors import InvalidDicomError
 from pydicom.multival import MultiValue
 from pydicom.valuerep import PersonName
 
-from jip.errors import DicomError
+from jip.dicom.structure import check_complete
+from jip.errors import DicomError, UnsupportedTransferSyntaxError
 
 UID_RE = re.compile(r"^[0-9]+(\.[0-9]+)*$")
 _BULK_VRS = {"OB", "OW", "OF", "OD", "OL", "OV", "UN", "SQ"}
 _MAX_FLAT_LEN = 1024
+# what the DICOM listener negotiates (pynetdicom's list: pydicom's plus JPIP/JPEG XL)
+SUPPORTED_TRANSFER_SYNTAXES = frozenset(pydicom.uid.AllTransferSyntaxes) | {
+    "1.2.840.10008.1.2.4.94",
+    "1.2.840.10008.1.2.4.95",
+    "1.2.840.10008.1.2.4.110",
+    "1.2.840.10008.1.2.4.111",
+    "1.2.840.10008.1.2.4.112",
+    "1.2.840.10008.1.2.8.1",
+}
 
 
 def is_valid_uid(value: object) -> bool:
@@ -85,7 +95,9 @@ def parse_instance(data: bytes) -> ParsedInstance:
     meta = getattr(ds, "file_meta", None)
     try:
         tsuid = str(meta.TransferSyntaxUID) if meta is not None else ""
-        return _build(ds, tsuid)
+        parsed = _build(ds, tsuid)
+        check_complete(data, tsuid)
+        return parsed
     except DicomError:
         raise
     except Exception as exc:
@@ -96,6 +108,8 @@ def _build(ds: Dataset, tsuid: str) -> ParsedInstance:
     if not tsuid:
         raise DicomError("missing Transfer Syntax UID in file meta information")
     check_uid(tsuid, "Transfer Syntax UID")
+    if tsuid not in SUPPORTED_TRANSFER_SYNTAXES:
+        raise UnsupportedTransferSyntaxError(f"unsupported transfer syntax {tsuid}")
     sop = check_uid(_s(ds, "SOPInstanceUID"), "SOP Instance UID")
     sop_class = check_uid(_s(ds, "SOPClassUID"), "SOP Class UID")
     series = check_uid(_s(ds, "SeriesInstanceUID"), "Series Instance UID")
