@@ -5,9 +5,11 @@ from __future__ import annotations
 import logging
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from jip.config import Settings
+from jip.errors import StorageError
 from jip.events import SeriesCompletionMonitor
 from jip.index.db import make_engine, make_sessionmaker, migrate
 from jip.index.writer import IndexWriter
@@ -24,7 +26,13 @@ class Runtime:
         settings.ensure_dirs()
         self.settings = settings
         self.engine: Engine = make_engine(settings.resolved_database_url)
-        migrate(self.engine)
+        try:
+            migrate(self.engine)
+        except SQLAlchemyError as exc:
+            self.engine.dispose()
+            raise StorageError(
+                f"cannot open the index: {type(exc).__name__}: {str(exc).splitlines()[0]}"
+            ) from exc
         self.sessions: sessionmaker[Session] = make_sessionmaker(self.engine)
         self.store: ObjectStore = make_store(settings)
         self.writer = IndexWriter(self.sessions)

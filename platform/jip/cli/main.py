@@ -44,7 +44,13 @@ def up(
     }
     settings = Settings(**overrides)
     setup_logging()
-    runtime = Runtime(settings)
+    from jip.errors import JIPError
+
+    try:
+        runtime = Runtime(settings)
+    except JIPError as exc:  # store or index unreachable / misconfigured
+        console.print(f"[red]JIP cannot start[/]: {exc.message}")
+        raise typer.Exit(1) from exc
     dicom = start_dicom_server(runtime)
     runtime.start_background()
     host = settings.bind_host

@@ -17,21 +17,12 @@ from pydicom.errors import InvalidDicomError
 from pydicom.multival import MultiValue
 from pydicom.valuerep import PersonName
 
-from jip.dicom.structure import check_complete
-from jip.errors import DicomError, UnsupportedTransferSyntaxError
+from jip.dicom.structure import check_complete, check_transfer_syntax
+from jip.errors import DicomError
 
 UID_RE = re.compile(r"^[0-9]+(\.[0-9]+)*$")
 _BULK_VRS = {"OB", "OW", "OF", "OD", "OL", "OV", "UN", "SQ"}
 _MAX_FLAT_LEN = 1024
-# what the DICOM listener negotiates (pynetdicom's list: pydicom's plus JPIP/JPEG XL)
-SUPPORTED_TRANSFER_SYNTAXES = frozenset(pydicom.uid.AllTransferSyntaxes) | {
-    "1.2.840.10008.1.2.4.94",
-    "1.2.840.10008.1.2.4.95",
-    "1.2.840.10008.1.2.4.110",
-    "1.2.840.10008.1.2.4.111",
-    "1.2.840.10008.1.2.4.112",
-    "1.2.840.10008.1.2.8.1",
-}
 
 
 def is_valid_uid(value: object) -> bool:
@@ -95,9 +86,12 @@ def parse_instance(data: bytes) -> ParsedInstance:
     meta = getattr(ds, "file_meta", None)
     try:
         tsuid = str(meta.TransferSyntaxUID) if meta is not None else ""
-        parsed = _build(ds, tsuid)
+        if not tsuid:
+            raise DicomError("missing Transfer Syntax UID in file meta information")
+        check_uid(tsuid, "Transfer Syntax UID")
+        check_transfer_syntax(tsuid)
         check_complete(data, tsuid)
-        return parsed
+        return _build(ds, tsuid)
     except DicomError:
         raise
     except Exception as exc:
@@ -105,11 +99,6 @@ def parse_instance(data: bytes) -> ParsedInstance:
 
 
 def _build(ds: Dataset, tsuid: str) -> ParsedInstance:
-    if not tsuid:
-        raise DicomError("missing Transfer Syntax UID in file meta information")
-    check_uid(tsuid, "Transfer Syntax UID")
-    if tsuid not in SUPPORTED_TRANSFER_SYNTAXES:
-        raise UnsupportedTransferSyntaxError(f"unsupported transfer syntax {tsuid}")
     sop = check_uid(_s(ds, "SOPInstanceUID"), "SOP Instance UID")
     sop_class = check_uid(_s(ds, "SOPClassUID"), "SOP Class UID")
     series = check_uid(_s(ds, "SeriesInstanceUID"), "Series Instance UID")

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import struct
 
-from jip.errors import DicomError
+from pydicom.uid import AllTransferSyntaxes
+
+from jip.errors import DicomError, UnsupportedTransferSyntaxError
 
 _LONG_VRS = {
     b"OB",
@@ -32,6 +34,21 @@ _UNDEFINED = 0xFFFFFFFF
 _ITEM, _ITEM_END, _SEQ_END = 0xE000, 0xE00D, 0xE0DD
 _DEFLATED = {"1.2.840.10008.1.2.1.99", "1.2.840.10008.1.2.4.95", "1.2.840.10008.1.2.8.1"}
 _MAX_DEPTH = 32
+# what the DICOM listener negotiates (pynetdicom's list: pydicom's plus JPIP/JPEG XL)
+SUPPORTED_TRANSFER_SYNTAXES = frozenset(AllTransferSyntaxes) | {
+    "1.2.840.10008.1.2.4.94",
+    "1.2.840.10008.1.2.4.95",
+    "1.2.840.10008.1.2.4.110",
+    "1.2.840.10008.1.2.4.111",
+    "1.2.840.10008.1.2.4.112",
+    "1.2.840.10008.1.2.8.1",
+}
+
+
+def check_transfer_syntax(transfer_syntax_uid: str) -> None:
+    """Raise ``UnsupportedTransferSyntaxError`` for a syntax JIP would not negotiate."""
+    if transfer_syntax_uid not in SUPPORTED_TRANSFER_SYNTAXES:
+        raise UnsupportedTransferSyntaxError(f"unsupported transfer syntax {transfer_syntax_uid}")
 
 
 class _Walker:
