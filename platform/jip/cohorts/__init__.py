@@ -1,0 +1,1 @@
+"""Saved cohorts (= datasets): named sets of series that pipelines run on."""
