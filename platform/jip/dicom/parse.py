@@ -17,6 +17,7 @@ from pydicom.errors import InvalidDicomError
 from pydicom.multival import MultiValue
 from pydicom.valuerep import PersonName
 
+from jip.dicom.structure import check_complete, check_transfer_syntax
 from jip.errors import DicomError
 
 UID_RE = re.compile(r"^[0-9]+(\.[0-9]+)*$")
@@ -85,6 +86,11 @@ def parse_instance(data: bytes) -> ParsedInstance:
     meta = getattr(ds, "file_meta", None)
     try:
         tsuid = str(meta.TransferSyntaxUID) if meta is not None else ""
+        if not tsuid:
+            raise DicomError("missing Transfer Syntax UID in file meta information")
+        check_uid(tsuid, "Transfer Syntax UID")
+        check_transfer_syntax(tsuid)
+        check_complete(data, tsuid)
         return _build(ds, tsuid)
     except DicomError:
         raise
@@ -93,9 +99,6 @@ def parse_instance(data: bytes) -> ParsedInstance:
 
 
 def _build(ds: Dataset, tsuid: str) -> ParsedInstance:
-    if not tsuid:
-        raise DicomError("missing Transfer Syntax UID in file meta information")
-    check_uid(tsuid, "Transfer Syntax UID")
     sop = check_uid(_s(ds, "SOPInstanceUID"), "SOP Instance UID")
     sop_class = check_uid(_s(ds, "SOPClassUID"), "SOP Class UID")
     series = check_uid(_s(ds, "SeriesInstanceUID"), "Series Instance UID")
