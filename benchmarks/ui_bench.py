@@ -14,6 +14,7 @@ Also writes docs/gallery.png (a screenshot of the gallery). Run:
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import sys
 import tempfile
@@ -239,6 +240,8 @@ def browser_figures(url: str, rounds: int, screenshot: Path | None) -> None:
                 page.wait_for_timeout(300)
                 page.screenshot(path=str(screenshot))
             for facet, value in (("modality", "CT"), ("body_part", "HEAD"), ("patient_sex", "F")):
+                # a user looks at the page first: let the thumbnails of this page settle
+                page.wait_for_load_state("networkidle")
                 before = total.inner_text()
                 box = page.locator(f'[data-facet="{facet}"] label', has_text=value).first
                 t = time.perf_counter()
@@ -266,6 +269,11 @@ def main() -> None:
         db_url = f"sqlite:///{data / 'index.sqlite3'}"
         secs = build_catalogue(db_url, args.series)
         print(f"UI benchmark: {args.series:,} series bulk-inserted in {secs:.1f} s (SQLite)")
+        print(
+            "  machine load average (1/5/15 min): {:.1f} {:.1f} {:.1f} on {} cores".format(
+                *os.getloadavg(), os.cpu_count()
+            )
+        )
         jip = start_jip(data)
         try:
             http_figures(jip.url, args.rounds)

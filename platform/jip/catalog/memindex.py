@@ -64,6 +64,15 @@ class FacetCounts:
     thicknesses: np.ndarray
 
 
+@dataclass(slots=True)
+class Summary:
+    patients: int
+    studies: int
+    series: int
+    by_modality: list[tuple[str, int, int]]  # modality, series, instances
+    by_body_part: list[tuple[str, int]]
+
+
 def _row_query() -> Any:
     return (
         select(
@@ -354,4 +363,35 @@ class SeriesIndex:
                 study_dates=pick(self.numeric["study_date"], under("study_date")),
                 ages=pick(self.numeric["patient_age"], under("patient_age")),
                 thicknesses=pick(self.numeric["slice_thickness"], under("slice_thickness")),
+            )
+
+    def summary(self) -> Summary:
+        """Site totals without touching the database."""
+        with self._lock:
+
+            def used(name: str) -> int:
+                col = self.coded[name]
+                return int(np.count_nonzero(np.bincount(col.data, minlength=len(col.values))))
+
+            mod = self.coded["modality"]
+            n_series = np.bincount(mod.data, minlength=len(mod.values))
+            n_inst = np.bincount(
+                mod.data, weights=self.numeric["num_instances"], minlength=len(mod.values)
+            )
+            body = self.coded["body_part"]
+            n_body = np.bincount(body.data, minlength=len(body.values))
+            return Summary(
+                patients=used("patient_id"),
+                studies=used("study_uid"),
+                series=len(self.uids),
+                by_modality=[
+                    (mod.values[c], int(n_series[c]), int(n_inst[c]))
+                    for c in np.argsort(-n_series, kind="stable")
+                    if n_series[c]
+                ],
+                by_body_part=[
+                    (body.values[c], int(n_body[c]))
+                    for c in np.argsort(-n_body, kind="stable")[:50]
+                    if n_body[c]
+                ],
             )
