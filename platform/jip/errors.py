@@ -24,6 +24,10 @@ class DicomError(InvalidInputError):
     """A DICOM object is malformed or lacks what JIP needs."""
 
 
+class DatasetMismatchError(DicomError):
+    """A DICOM object is not what its sender announced (SOP class or instance UID)."""
+
+
 class NotFoundError(JIPError):
     http_status = 404
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -13,6 +14,9 @@ from jip.index.db import make_engine, make_sessionmaker, migrate
 from jip.index.writer import IndexWriter
 from jip.ingest import Ingestor
 from jip.store import ObjectStore, make_store
+
+if TYPE_CHECKING:
+    from jip.pipelines.service import PipelineService
 
 log = logging.getLogger(__name__)
 
@@ -30,12 +34,25 @@ class Runtime:
         self.writer = IndexWriter(self.sessions)
         self.ingestor = Ingestor(self.store, self.writer)
         self.series_events = SeriesCompletionMonitor(self.writer, settings.series_quiet_seconds)
+        self._pipelines: PipelineService | None = None
+
+    @property
+    def pipelines(self) -> PipelineService:
+        """Algorithms, runs and the workflow engine (built on first use)."""
+        if self._pipelines is None:
+            from jip.pipelines.service import PipelineService
+
+            self._pipelines = PipelineService(self)
+        return self._pipelines
 
     def start_background(self) -> None:
         self.series_events.start()
+        self.pipelines.start()
 
     def close(self) -> None:
         self.series_events.stop()
+        if self._pipelines is not None:
+            self._pipelines.stop()
         self.writer.close()
         self.store.close()
         self.engine.dispose()

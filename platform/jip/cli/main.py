@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from jip.cli import dicom_cmds
+from jip.cli import dicom_cmds, pipeline_cmds
 
 app = typer.Typer(help="JIP - the Joint Imaging Platform", no_args_is_help=True)
 app.add_typer(dicom_cmds.pacs_app, name="pacs")
@@ -18,6 +18,12 @@ app.command("echo")(dicom_cmds.echo)
 app.command("send")(dicom_cmds.send)
 app.command("import")(dicom_cmds.import_path)
 app.command("status")(dicom_cmds.status)
+# pipelines (issue 5)
+app.add_typer(pipeline_cmds.algorithms_app, name="algorithms")
+app.add_typer(pipeline_cmds.runs_app, name="runs")
+app.add_typer(pipeline_cmds.triggers_app, name="triggers")
+app.add_typer(pipeline_cmds.pipeline_app, name="pipeline")
+app.command("run")(pipeline_cmds.run)
 
 console = Console(stderr=True)
 

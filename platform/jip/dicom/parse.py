@@ -152,24 +152,31 @@ def flatten(ds: Dataset) -> dict[str, Any]:
     return out
 
 
+def _clean(text: str) -> str:
+    """Drop NUL characters: padding in some writers, and PostgreSQL text cannot hold them."""
+    return text.replace("\x00", "") if "\x00" in text else text
+
+
 def _jsonable(value: Any) -> Any:
     if isinstance(value, MultiValue | list | tuple):
         return [_jsonable(v) for v in value]
-    if isinstance(value, bool | int | str) or value is None:
+    if isinstance(value, str):
+        return _clean(value)
+    if isinstance(value, bool | int) or value is None:
         return value
     if isinstance(value, float):
         return value if value == value and abs(value) != float("inf") else None
     if isinstance(value, PersonName):
-        return str(value)
+        return _clean(str(value))
     if isinstance(value, bytes):
-        return value.decode("latin-1", "replace")
+        return _clean(value.decode("latin-1", "replace"))
     try:
         f = float(value)
         if f.is_integer() and isinstance(value, int):
             return int(value)
         return f if f == f and abs(f) != float("inf") else None
     except (TypeError, ValueError):
-        return str(value)
+        return _clean(str(value))
 
 
 def _s(ds: Dataset, keyword: str) -> str:
@@ -177,8 +184,8 @@ def _s(ds: Dataset, keyword: str) -> str:
     if value is None:
         return ""
     if isinstance(value, MultiValue):
-        return "\\".join(str(v) for v in value)
-    return str(value).strip()
+        return _clean("\\".join(str(v) for v in value))
+    return _clean(str(value)).strip()
 
 
 def _int(ds: Dataset, keyword: str) -> int | None:
