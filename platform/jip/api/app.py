@@ -8,8 +8,8 @@ from jip import __version__
 from jip.api.browse_deps import start_series_index
 from jip.api.errors import install_error_handlers
 from jip.api.routes import cohorts, facets, health, series, statistics, studies, ui
-from jip.api.routes.thumbnails import router as thumbnails_router
 from jip.api.routes import pipelines as pipelines_routes
+from jip.api.routes.thumbnails import router as thumbnails_router
 from jip.dicomweb.router import router as dicomweb_router
 from jip.runtime import Runtime
 
