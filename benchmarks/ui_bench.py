@@ -261,7 +261,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--series", type=int, default=100_000)
     ap.add_argument("--rounds", type=int, default=10)
-    ap.add_argument("--screenshot", type=Path, default=ROOT / "docs" / "gallery.png")
+    ap.add_argument("--screenshot", type=Path, default=ROOT / "docs" / "gallery-100k.png")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="jip-ui-bench-") as tmp:
         data = Path(tmp) / "data"
