@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 console = Console(stderr=True)
-out = Console()
+out = Console(width=None if sys.stdout.isatty() else 250)  # pipes get whole UIDs
 
 algorithms_app = typer.Typer(help="Algorithms this site can run.", no_args_is_help=True)
 runs_app = typer.Typer(help="Pipeline runs: show, cancel, retry, logs.", no_args_is_help=True)

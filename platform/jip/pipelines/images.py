@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 
 BASE_DIR = REPO_ALGORITHMS / "base"
 SUITE = "bookworm"
-ROOTFS_PACKAGES = ["python3-minimal", "libpython3.11-stdlib", "ca-certificates"]
+ROOTFS_PACKAGES = ["python3-minimal", "libpython3.11-stdlib", "libstdc++6"]
 BASE_TAG = "jip/algorithm-base"
 ROOTFS_TAG = "jip/debian-bookworm"
 DEFAULT_DOCKERFILE = (
@@ -87,7 +87,7 @@ class ImageBuilder:
         tar = self.cache / f"rootfs-{SUITE}-{self.rootfs_hash()}.tar"
         if tar.is_file():
             return tar
-        tmp = tar.with_suffix(".partial")
+        tmp = tar.with_name(tar.stem + ".partial.tar")  # mmdebstrap infers the format
         cmd = [
             "mmdebstrap", "--variant=essential", "--dpkgopt=force-unsafe-io",
             "--aptopt=Acquire::Languages \"none\"",
@@ -118,6 +118,7 @@ class ImageBuilder:
         if res.returncode != 0:
             shutil.rmtree(tmp, ignore_errors=True)
             raise RunnerError(f"pip download of the base wheels failed: {res.stderr[-3000:]}")
+        tmp.chmod(0o755)
         tmp.rename(folder)
         return folder
 
