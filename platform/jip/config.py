@@ -97,6 +97,7 @@ class Settings(BaseSettings):
     kubernetes_namespace: str = "jip"
     kubernetes_runs_claim: str = "jip-runs"  # PVC holding data_dir/runs inside the cluster
     algorithm_user: str = "65534:65534"  # uid:gid algorithms run as (never root)
+    image_cache_dir: Path | None = None  # root fs tarball + wheels; default data_dir/image-cache
 
     @field_validator("ae_title")
     @classmethod
