@@ -20,7 +20,6 @@ from jip.index.models import Instance, Patient, Series, Study
 _FIND_INSTANCE = select(Instance.object_key).where(
     Instance.sop_instance_uid == bindparam("b_sop_instance_uid")
 )
-_FIND_SERIES = select(Series.series_uid).where(Series.series_uid == bindparam("b_series_uid"))
 _FIND_STUDY = select(Study.modalities).where(Study.study_uid == bindparam("b_study_uid"))
 _FIND_PATIENT = select(Patient.id).where(Patient.patient_id == bindparam("b_patient_id"))
 _BUMP_SERIES = (
@@ -56,9 +55,10 @@ def record_instance(
     if existing is not None:
         return StoreOutcome.DUPLICATE if existing[0] == key else StoreOutcome.CONFLICT
 
-    if conn.execute(_FIND_SERIES, {"b_series_uid": parsed.series_uid}).first() is None:
+    bump = {"b_series_uid": parsed.series_uid, "b_now": now}
+    if conn.execute(_BUMP_SERIES, bump).rowcount == 0:  # first instance of its series
         _add_series(conn, parsed, now)
-    conn.execute(_BUMP_SERIES, {"b_series_uid": parsed.series_uid, "b_now": now})
+        conn.execute(_BUMP_SERIES, bump)
     conn.execute(_BUMP_STUDY, {"b_study_uid": parsed.study_uid, "b_now": now})
     conn.execute(
         _INSERT_INSTANCE,
