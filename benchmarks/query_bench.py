@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from jip.index.db import make_engine, migrate  # noqa: E402
-from jip.index.models import Instance, Patient, Series, Study  # noqa: E402
+from jip.index.models import Patient, Series, Study  # noqa: E402
 from tests.conftest import start_jip  # noqa: E402
 
 TARGET_P95_MS = 50.0
@@ -136,9 +136,9 @@ def build_index(engine: Engine, instances: int, studies: int, seed: int = 7) -> 
         conn.execute(insert(Series), series_rows)
     # instances through the DBAPI cursor: executemany of plain tuples in primary key
     # order, secondary indexes dropped during the load and rebuilt (sorted) after it
-    cols = [c.name for c in Instance.__table__.columns]
+    cols = INSTANCE_COLUMNS  # any other column keeps its default
     sql = f"INSERT INTO instances ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})"
-    rows = sorted(tuple(_dbapi_value(r[c]) for c in cols) for r in _instance_rows(series_rows, now))
+    rows = sorted(_instance_rows(series_rows, now))
     raw = engine.raw_connection()
     try:
         cur = raw.cursor()
@@ -193,46 +193,45 @@ def facts_from_index(engine: Engine) -> dict[str, Any]:
         }
 
 
-def _instance_rows(series_rows: list[dict[str, Any]], now: datetime) -> Iterator[dict[str, Any]]:
+INSTANCE_COLUMNS = [
+    "sop_instance_uid", "series_uid", "study_uid", "sop_class_uid", "transfer_syntax_uid",
+    "instance_number", "rows", "columns", "number_of_frames", "object_key", "size",
+    "received_at", "tags",
+]  # fmt: skip
+
+
+def _instance_rows(series_rows: list[dict[str, Any]], now: datetime) -> Iterator[tuple[Any, ...]]:
+    """Instance rows as DBAPI tuples in ``INSTANCE_COLUMNS`` order, tags JSON from a
+    template (a million ``json.dumps`` calls would dominate the build)."""
+    received = now.strftime("%Y-%m-%d %H:%M:%S.%f")  # SQLAlchemy's SQLite format
     n = 0
     for se in series_rows:
         mod = se["modality"]
+        series_uid, study_uid = se["series_uid"], se["study_uid"]
         for i in range(se["num_instances"]):
             n += 1
-            uid = f"{se['series_uid']}.{i + 1}"
-            yield {
-                "sop_instance_uid": uid,
-                "series_uid": se["series_uid"],
-                "study_uid": se["study_uid"],
-                "sop_class_uid": SOP[mod],
-                "transfer_syntax_uid": "1.2.840.10008.1.2.1",
-                "instance_number": i + 1,
-                "rows": 512,
-                "columns": 512,
-                "number_of_frames": None,
-                "object_key": f"{n:064x}",
-                "size": 525_000,
-                "received_at": now,
-                "tags": {
-                    "SOPInstanceUID": uid,
-                    "Modality": mod,
-                    "InstanceNumber": i + 1,
-                    "SliceLocation": float(i),
-                    "ImagePositionPatient": [0.0, 0.0, float(i)],
-                    "PixelSpacing": [0.7, 0.7],
-                    "BitsAllocated": 16,
-                    "WindowCenter": 40.0,
-                    "WindowWidth": 400.0,
-                },
-            }
-
-
-def _dbapi_value(value: Any) -> Any:
-    if isinstance(value, dict):
-        return json.dumps(value)
-    if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M:%S.%f")  # SQLAlchemy's SQLite format
-    return value
+            uid = f"{series_uid}.{i + 1}"
+            tags = (
+                f'{{"SOPInstanceUID":"{uid}","Modality":"{mod}","InstanceNumber":{i + 1},'
+                f'"SliceLocation":{float(i)},"ImagePositionPatient":[0.0,0.0,{float(i)}],'
+                '"PixelSpacing":[0.7,0.7],"BitsAllocated":16,"WindowCenter":40.0,'
+                '"WindowWidth":400.0}'
+            )
+            yield (
+                uid,
+                series_uid,
+                study_uid,
+                SOP[mod],
+                "1.2.840.10008.1.2.1",
+                i + 1,
+                512,
+                512,
+                None,
+                f"{n:064x}",
+                525_000,
+                received,
+                tags,
+            )
 
 
 def _chunks(rows: Iterator[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
