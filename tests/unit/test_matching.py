@@ -230,3 +230,8 @@ def test_returns_come_from_the_right_levels(index: Any) -> None:
     assert {r["PatientName"] for r in rows} == {"Smith^Anna"}
     assert {r["Modality"] for r in rows} == {"US"}
     assert sorted(r["InstanceNumber"] for r in rows) == [1, 2]
+
+
+def test_patient_counts_in_a_study_search(index: Any) -> None:
+    rows = find(index, Level.STUDY, ["NumberOfPatientRelatedStudies"], PatientID="PID1")
+    assert [r["NumberOfPatientRelatedStudies"] for r in rows] == [1]
