@@ -3,6 +3,7 @@ httpx for headers, byte identity and bad input."""
 
 from __future__ import annotations
 
+import time
 from io import BytesIO
 from pathlib import Path
 
@@ -275,6 +276,17 @@ def test_bad_requests_get_clear_4xx(site: Site, path: str, status: int) -> None:
     if status == 400:
         assert r.json()["detail"]
     assert site.http.get(f"{site.jip.url}/api/v1/health").status_code == 200
+
+
+def test_thumbnail_prerendered_when_series_completes(site: Site) -> None:
+    series = uids(site.compressed["SC_rgb_rle.dcm"])[1]  # no test asks for this one
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if list((site.jip.data_dir / "thumbnails").rglob(f"{series}-128-*.png")):
+            break
+        time.sleep(0.2)
+    else:
+        raise AssertionError("no thumbnail rendered on series complete")
 
 
 def test_rest_thumbnail_errors(site: Site) -> None:
