@@ -161,6 +161,29 @@ def test_frames_native_compressed_and_multiframe(site: Site) -> None:
     ).rstrip(b"\x00")
 
 
+def test_viewer_style_frame_requests(site: Site) -> None:
+    """What OHIF-like viewers send: unquoted type, transfer-syntax=*, lists of choices."""
+    path = site.compressed["SC_rgb_jpeg_dcmtk.dcm"]
+    study, series, sop = uids(path)
+    url = f"{site.dicomweb}/studies/{study}/series/{series}/instances/{sop}/frames/1"
+    r = site.http.get(
+        url,
+        headers={"Accept": "multipart/related; type=application/octet-stream; transfer-syntax=*"},
+    )
+    ((ctype, body),) = split_multipart(r)
+    assert ctype == "image/jpeg; transfer-syntax=1.2.840.10008.1.2.4.50"
+    assert body.startswith(b"\xff\xd8")  # the stored JPEG bitstream, not decoded
+    jls_then_raw = (
+        'multipart/related; type="image/jls"; transfer-syntax=1.2.840.10008.1.2.4.80, '
+        'multipart/related; type="application/octet-stream"'
+    )
+    ((ctype, body),) = split_multipart(site.http.get(url, headers={"Accept": jls_then_raw}))
+    assert ctype == "application/octet-stream; transfer-syntax=1.2.840.10008.1.2.1"
+    assert len(body) == 100 * 100 * 3
+    only_jls = 'multipart/related; type="image/jls"'
+    assert site.http.get(url, headers={"Accept": only_jls}).status_code == 406
+
+
 def _png(data: bytes) -> Image.Image:
     img = Image.open(BytesIO(data))
     img.load()
