@@ -235,6 +235,11 @@ def test_rendered_multipart_has_one_image_per_instance(site: Site) -> None:
     )
     parts = split_multipart(r)
     assert len(parts) == 5 and all(c == "image/png" for c, _ in parts)
+    study_png = site.http.get(
+        f"{site.dicomweb}/studies/{study}/rendered", headers={"Accept": "image/png"}
+    )
+    assert study_png.headers["content-type"] == "image/png"
+    assert _png(study_png.content).size == (32, 32)
 
 
 def test_thumbnails_study_series_instance_and_rest(site: Site) -> None:
@@ -242,6 +247,7 @@ def test_thumbnails_study_series_instance_and_rest(site: Site) -> None:
     base = f"{site.dicomweb}/studies/{study}"
     for url in (
         f"{base}/thumbnail",
+        f"{base}/series/{series}/instances/{sop}/frames/1/thumbnail",
         f"{base}/series/{series}/thumbnail",
         f"{base}/series/{series}/instances/{sop}/thumbnail",
     ):
