@@ -21,6 +21,7 @@ from pynetdicom.sop_class import (  # type: ignore[attr-defined]
 )
 
 from jip.config import DicomPeer, Settings
+from jip.dicom.sockets import set_nodelay
 from jip.errors import InvalidInputError, JIPError, NotFoundError
 
 Level = Literal["STUDY", "SERIES"]
@@ -160,6 +161,7 @@ def associated(
     ae.dimse_timeout = timeout
     ae.network_timeout = timeout
     assoc = ae.associate(peer.host, peer.port, ae_title=peer.ae_title)
+    set_nodelay(assoc)
     if not assoc.is_established:
         raise PacsError(
             f"association with {peer.ae_title}@{peer.host}:{peer.port} was not accepted"

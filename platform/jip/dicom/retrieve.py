@@ -43,6 +43,7 @@ from jip.dicom.retrieve_keys import (
     find_instances,
     parse_identifier,
 )
+from jip.dicom.sockets import handle_conn_open
 from jip.dicom.stored import (
     StoredInstance,
     failed_placeholder,
@@ -89,6 +90,7 @@ def handler_bindings(runtime: Runtime) -> list[tuple[Any, ...]]:
     return [
         (evt.EVT_C_MOVE, handle_move, [runtime]),
         (evt.EVT_C_GET, handle_get, [runtime]),
+        (evt.EVT_CONN_OPEN, handle_conn_open),  # Nagle off on accepted connections
     ]
 
 
