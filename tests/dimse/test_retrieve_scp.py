@@ -249,3 +249,23 @@ def test_identifier_naming_nothing_is_refused_not_crashed(jip: Listener) -> None
     rsp = list(assoc.send_c_get(q, StudyRootQueryRetrieveInformationModelGet))
     assoc.release()
     assert [s.Status for s, _ in rsp] == [0xC413]
+
+
+def test_pacs_move_ctrl_c_sends_c_cancel(
+    jip: Listener, series: list[Path], slow_scp: SlowStoreSCP
+) -> None:
+    """``jip pacs retrieve`` interrupted: the SCU cancels, here with JIP as the PACS."""
+    from jip.dicom.pacs import MoveCancelled, MoveProgress, MoveTarget, move
+
+    def interrupt(p: MoveProgress) -> None:
+        if p.status == 0xFF00:
+            raise KeyboardInterrupt
+
+    pacs = DicomPeer(ae_title="JIP", host="127.0.0.1", port=jip.port)
+    study = str(pydicom.dcmread(series[0]).StudyInstanceUID)
+    with pytest.raises(MoveCancelled) as info:
+        move(pacs, [MoveTarget(study)], destination="SLOWSCP", calling="TESTSCU",
+             on_progress=interrupt)
+    (progress,) = info.value.report.moves
+    assert progress.status == 0xFE00
+    assert progress.completed < len(series) and progress.remaining > 0
