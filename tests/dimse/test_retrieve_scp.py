@@ -269,3 +269,18 @@ def test_pacs_move_ctrl_c_sends_c_cancel(
     (progress,) = info.value.report.moves
     assert progress.status == 0xFE00
     assert progress.completed < len(series) and progress.remaining > 0
+
+
+def test_move_to_destination_that_is_down_fails_cleanly(
+    tmp_path: Path, series: list[Path]
+) -> None:
+    down = DicomPeer(ae_title="DOWN", host="127.0.0.1", port=free_port())  # nobody listens
+    # the peer is configured under an alias: the called AE must be the peer's AE title
+    settings = make_settings(tmp_path / "d", peers={"ALIAS": down})
+    with listening(settings) as jip:
+        ingest_files(jip.runtime, series[:2])
+        assoc = _scu(jip.port, StudyRootQueryRetrieveInformationModelMove)
+        rsp = list(assoc.send_c_move(_study_query(series), "ALIAS",
+                                     StudyRootQueryRetrieveInformationModelMove))
+        assoc.release()
+    assert [s.Status for s, _ in rsp] == [0xA801]
