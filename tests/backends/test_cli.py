@@ -84,13 +84,13 @@ def test_import_and_status_on_each_backend(combo_env: dict[str, str], tmp_path: 
     assert status["backends"]["store"].startswith(settings.store_backend)
 
 
-def test_import_into_unreachable_store_fails_with_exit_1(
+def test_import_into_misconfigured_store_fails_with_exit_1(
     s3_server: S3Server, tmp_path: Path
 ) -> None:
     """A store error is a site problem, not a bad file: reported as failed, exit code 1."""
     folder = tmp_path / "in"
     write_series(SeriesSpec(slices=2, size=16), folder)
-    env = s3_server.env("jip-unreachable")
+    env = s3_server.env("jip-misconfigured")
     env.update(JIP_DATA_DIR=str(tmp_path / "data"), JIP_S3_SECRET_KEY="wrong-secret")
     r = run_jip("import", str(folder), env=env)
     assert r.returncode == 1
