@@ -33,7 +33,7 @@ function Totals() {
   return (
     <span class="muted small">
       {s.patients.toLocaleString("en")} patients · {s.studies.toLocaleString("en")} studies ·{" "}
-      {s.series.toLocaleString("en")} series · {(s.bytes / 1e9).toFixed(2)} GB
+      {s.series.toLocaleString("en")} series
     </span>
   );
 }

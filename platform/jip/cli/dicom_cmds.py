@@ -10,8 +10,9 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from jip.cli.pacs_cmds import pacs_app  # noqa: F401 - registered by jip.cli.main
+
 console = Console(stderr=True)
-pacs_app = typer.Typer(help="Query and retrieve from a site PACS into JIP.")
 
 HostOpt = Annotated[str, typer.Option(help="peer host")]
 
