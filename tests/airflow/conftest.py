@@ -31,7 +31,7 @@ class AirflowHome:
     path: Path
     env: dict[str, str]
 
-    def run(self, *args: str, timeout: float = 150) -> subprocess.CompletedProcess[str]:
+    def run(self, *args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [str(AIRFLOW_BIN), *args],
             env=self.env,
@@ -42,7 +42,8 @@ class AirflowHome:
         )
 
     def dags_test(self, dag_id: str, conf: dict[str, object]) -> subprocess.CompletedProcess[str]:
-        return self.run("dags", "test", dag_id, "-c", json.dumps(conf))
+        # generous: an idle 2-core machine needs ~1 min, a busy one several
+        return self.run("dags", "test", dag_id, "-c", json.dumps(conf), timeout=540)
 
 
 def airflow_env(home: Path) -> dict[str, str]:

@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,10 +16,15 @@ import pydicom
 import pytest
 from pydicom.data import get_testdata_file
 
+from jip.config import Settings
+from jip.dicom.server import start_dicom_server
+from jip.runtime import Runtime
 from jip.synthetic import SeriesSpec, write_series
 from tests.conftest import JipProcess, free_port, start_jip, tool_env
 
 STORESCP_AET = "STORESCP"
+# calling AE titles ``jip_loaded`` admits: dcmtk's defaults plus the movescu tests' one
+ALLOWED = ["STORESCU", "ECHOSCU", "GETSCU", "MOVER"]
 
 
 def dataset_bytes(data: bytes) -> bytes:
@@ -187,11 +193,46 @@ def jip_loaded(
 ) -> Iterator[JipProcess]:
     """``jip up`` holding the corpus, with storescp configured as peer STORESCP."""
     peers = {STORESCP_AET: storescp.peer_json()}
-    p = start_jip(
-        tmp_path_factory.mktemp("jip") / "data", extra_env={"JIP_PEERS": json.dumps(peers)}
-    )
+    env = {"JIP_PEERS": json.dumps(peers), "JIP_ALLOWED_CALLING_AETS": json.dumps(ALLOWED)}
+    p = start_jip(tmp_path_factory.mktemp("jip") / "data", extra_env=env)
     try:
         storescu(p.dicom_port, list(corpus.files.values()))
         yield p
     finally:
         p.stop()
+
+
+@dataclass
+class Listener:
+    """An in-process JIP DICOM listener (same code as ``jip up``) on a free port."""
+
+    runtime: Runtime
+    port: int
+    ae_title: str
+
+
+@contextmanager
+def listening(settings: Settings) -> Iterator[Listener]:
+    runtime = Runtime(settings)
+    server = start_dicom_server(runtime)
+    try:
+        yield Listener(runtime, settings.dicom_port, settings.ae_title)
+    finally:
+        server.shutdown()
+        runtime.close()
+
+
+def make_settings(tmp: Path, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "data_dir": tmp / "data",
+        "http_port": free_port(),
+        "dicom_port": free_port(),
+        "series_quiet_seconds": 0.5,
+    }
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+def ingest_files(runtime: Runtime, files: list[Path]) -> None:
+    for f in files:
+        runtime.ingestor.ingest(f.read_bytes())

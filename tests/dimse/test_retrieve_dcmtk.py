@@ -151,3 +151,18 @@ def test_identifier_without_level_key_is_refused(
     # the listener keeps serving
     assert subprocess.run(["echoscu", "-aec", "JIP", "127.0.0.1", str(jip_loaded.dicom_port)],
                           env=tool_env(), timeout=30).returncode == 0
+
+
+def test_disallowed_calling_ae_cannot_retrieve(
+    jip_loaded: JipProcess, corpus: Corpus, received: StoreSCP, tmp_path: Path
+) -> None:
+    r = _movescu(jip_loaded, received.aet, "QueryRetrieveLevel=STUDY",
+                 f"StudyInstanceUID={corpus.p1_study}", aet="INTRUDER")
+    assert r.returncode != 0
+    assert "calling ae title not recognized" in (r.stdout + r.stderr).lower()
+    args = ["getscu", "-aet", "INTRUDER", "-S", "-aec", "JIP", "-od", str(tmp_path),
+            "-k", "QueryRetrieveLevel=STUDY", "-k", f"StudyInstanceUID={corpus.p2_study}",
+            "127.0.0.1", str(jip_loaded.dicom_port)]
+    r = subprocess.run(args, env=tool_env(), capture_output=True, text=True, timeout=60)
+    assert r.returncode != 0
+    assert received.received() == {} and not list(tmp_path.iterdir())

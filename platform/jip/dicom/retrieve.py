@@ -119,21 +119,26 @@ def handle_get(event: Any, runtime: Runtime) -> Iterator[Any]:
 
 
 def presentation_contexts(refs: list[InstanceRef]) -> list[PresentationContext]:
-    """One context per (SOP class, stored transfer syntax); an uncompressed one also
-    offers the other uncompressed syntaxes so pynetdicom can convert if it must."""
+    """One context per (SOP class, stored transfer syntax) holding only that syntax, so
+    an acceptor cannot pick another one and force a conversion; then, for SOP classes
+    stored uncompressed, one context offering every uncompressed syntax as a fallback."""
     pairs = sorted({(r.sop_class_uid, r.transfer_syntax_uid) for r in refs})
-    contexts: list[PresentationContext] = []
-    for sop_class, ts in pairs[:MAX_CONTEXTS]:
-        cx = PresentationContext()
-        cx.abstract_syntax = UID(sop_class)
-        syntaxes: list[str | bytes | UID] = [UID(ts)]
-        if UID(ts) in _UNCOMPRESSED:
-            syntaxes += [s for s in _UNCOMPRESSED if s != ts]
-        cx.transfer_syntax = syntaxes
-        contexts.append(cx)
-    if len(pairs) > MAX_CONTEXTS:
+    exact = [_context(sop_class, [ts]) for sop_class, ts in pairs]
+    fallback = [
+        _context(sop_class, list(_UNCOMPRESSED))
+        for sop_class in sorted({sc for sc, ts in pairs if UID(ts) in _UNCOMPRESSED})
+    ]
+    contexts = (exact + fallback)[:MAX_CONTEXTS]
+    if len(exact) > MAX_CONTEXTS:
         log.warning("more than %d SOP class/transfer syntax pairs; some will fail", MAX_CONTEXTS)
     return contexts
+
+
+def _context(sop_class: str, syntaxes: list[str]) -> PresentationContext:
+    cx = PresentationContext()
+    cx.abstract_syntax = UID(sop_class)
+    cx.transfer_syntax = [UID(s) for s in syntaxes]  # type: ignore[misc]
+    return cx
 
 
 def _match(event: Any, runtime: Runtime) -> list[InstanceRef]:
@@ -167,7 +172,11 @@ def _suboperations(event: Any, runtime: Runtime, refs: list[InstanceRef]) -> Ite
 
 def _load(runtime: Runtime, ref: InstanceRef) -> Any:
     try:
-        return StoredInstance(runtime.store.get(ref.object_key))
+        return StoredInstance(
+            runtime.store.get(ref.object_key),
+            sop_instance_uid=ref.sop_instance_uid,
+            sop_class_uid=ref.sop_class_uid,
+        )
     except JIPError as exc:
         log.error("cannot load %s for retrieve: %s", ref.sop_instance_uid, exc.message)
     except Exception:

@@ -27,6 +27,7 @@ from pydicom.uid import UID
 from pynetdicom import AE
 from pynetdicom.association import Association
 from pynetdicom.dimse_primitives import C_STORE
+from pynetdicom.presentation import PresentationContext
 
 from jip.errors import DicomError
 
@@ -38,7 +39,9 @@ _INSTALLED = "_jip_raw_store"
 class StoredInstance(Dataset):
     """One stored object: its file meta, its UID and the raw data set bytes."""
 
-    def __init__(self, data: bytes) -> None:
+    def __init__(self, data: bytes, *, sop_instance_uid: str = "", sop_class_uid: str = "") -> None:
+        """``sop_*`` come from the index (read from the data set itself); the file meta
+        is only the fallback, as it may disagree with the data set."""
         super().__init__()
         fp = BytesIO(data)
         try:
@@ -53,7 +56,10 @@ class StoredInstance(Dataset):
         object.__setattr__(self, "_jip_meta", FileMetaDataset(meta))
         object.__setattr__(self, "_jip_data", data)
         object.__setattr__(self, "_jip_offset", offset)
-        self.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
+        object.__setattr__(
+            self, "_jip_class", UID(sop_class_uid or meta.MediaStorageSOPClassUID)
+        )
+        self.SOPInstanceUID = sop_instance_uid or meta.MediaStorageSOPInstanceUID
 
     @property
     def stored_meta(self) -> FileMetaDataset:
@@ -61,7 +67,7 @@ class StoredInstance(Dataset):
 
     @property
     def sop_class_uid(self) -> UID:
-        return UID(self.stored_meta.MediaStorageSOPClassUID)
+        return cast(UID, object.__getattribute__(self, "_jip_class"))
 
     @property
     def transfer_syntax_uid(self) -> UID:
@@ -98,16 +104,19 @@ def send_stored(
     """C-STORE the stored bytes unchanged; returns the peer's status dataset (empty on
     timeout/abort, as pynetdicom does). Raises ``ValueError`` if the peer accepted no
     context for the SOP class and stored transfer syntax."""
-    context = assoc._get_valid_context(
-        instance.sop_class_uid, instance.transfer_syntax_uid, "scu", allow_conversion=False
-    )
+    context = exact_context(assoc, instance.sop_class_uid, instance.transfer_syntax_uid)
+    if context is None:
+        raise ValueError(
+            f"peer accepted no {instance.sop_class_uid.name} context in "
+            f"{instance.transfer_syntax_uid.name}"
+        )
     req = C_STORE()
     req.MessageID = msg_id
     req.Priority = priority
     req.MoveOriginatorApplicationEntityTitle = originator_aet
     req.MoveOriginatorMessageID = originator_id
     req.AffectedSOPClassUID = instance.sop_class_uid
-    req.AffectedSOPInstanceUID = UID(instance.stored_meta.MediaStorageSOPInstanceUID)
+    req.AffectedSOPInstanceUID = UID(str(instance.SOPInstanceUID))
     req.DataSet = BytesIO(instance.dataset_bytes)
     # same hand-over with the association's reactor as Association.send_c_store
     assoc._reactor_checkpoint.clear()
@@ -122,6 +131,14 @@ def send_stored(
         assoc._handle_no_response()
         return Dataset()
     return assoc._check_received_status(rsp)
+
+
+def exact_context(assoc: Association, sop_class: str, ts: str) -> PresentationContext | None:
+    """An accepted context for ``sop_class`` in exactly ``ts`` in which we may send."""
+    for cx in assoc.accepted_contexts:
+        if cx.abstract_syntax == sop_class and cx.transfer_syntax[0] == ts and cx.as_scu:
+            return cx
+    return None
 
 
 def install_raw_store(assoc: Association) -> None:

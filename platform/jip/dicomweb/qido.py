@@ -44,7 +44,7 @@ def _search(
         )
     assert query.request.limit is not None
     wanted = query.request.limit - 1
-    base = str(request.base_url).rstrip("/") + "/dicomweb"
+    base = _service_url(request)
     out: list[str] = []
     more = False
     encoder = search_json.RowEncoder(query.request.returns)
@@ -80,6 +80,21 @@ def _encode(
             url += f"/instances/{row['__SOPInstanceUID']}"
         row["RetrieveURL"] = url
     return encoder.encode(row, row.get("__tags") if all_tags else None)
+
+
+def _service_url(request: Request) -> str:
+    """The DICOMweb base URL as the client reached it. Some clients (dicomweb-client)
+    send a Host header without the port: then the port we listen on is added, unless
+    a proxy forwarded the request."""
+    base = str(request.base_url).rstrip("/")
+    host = request.headers.get("host", "")
+    server = request.scope.get("server")
+    forwarded = "x-forwarded-host" in request.headers or "forwarded" in request.headers
+    if host and ":" not in host.rsplit("]", 1)[-1] and server and not forwarded:
+        port = server[1]
+        if port and port not in (80, 443):
+            base = f"{request.url.scheme}://{host}:{port}"
+    return base + "/dicomweb"
 
 
 def _check_accept(accept: str) -> None:

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import StreamingResponse
 
+from jip import thumbnails
 from jip.api.deps import RuntimeDep, SessionDep
 from jip.dicomweb.frames import frame_count, parse_frame_list
 from jip.dicomweb.locate import InstanceRef, find_instances, middle
@@ -180,6 +181,10 @@ def series_thumbnail(
     study: str, series: str, request: Request, runtime: RuntimeDep, session: SessionDep
 ) -> Response:
     refs = find_instances(session, study=study, series=series)
+    if "viewport" not in request.query_params:  # the default size: the REST API's cache
+        fmt, _ = choose_image(parse_accept(request.headers.get("accept")), False)
+        if fmt != "gif":
+            return _image(thumbnails.series_thumbnail(runtime, series, fmt=fmt), fmt)
     return _thumbnail(request, runtime, representative(refs))
 
 
