@@ -82,7 +82,7 @@ def test_cancel_retry_over_http(prt: Runtime) -> None:
     assert client.post(f"/api/v1/runs/{run['id']}/cancel").status_code == 409
     # retry queues the cancelled job again, with the run's same parameters
     r = client.post(f"/api/v1/runs/{run['id']}/retry")
-    assert r.status_code == 200 and r.json()["requeued"] == 1
+    assert r.status_code == 200 and r.json()["requeued"] == 1, r.text
     assert client.get(f"/api/v1/runs/{run['id']}").json()["status"] in ("queued", "running")
     assert client.post(f"/api/v1/runs/{run['id']}/cancel").json()["status"] == "cancelled"
 
