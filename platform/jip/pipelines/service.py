@@ -136,8 +136,6 @@ class PipelineService:
 
     def _cohort_series(self, session: Session, cohort_id: str) -> list[str]:
         resolver = self.cohort_resolver or _default_cohort_resolver()
-        if resolver is None:
-            raise NotFoundError("cohorts are not available on this site")
         return resolver(session, cohort_id)
 
     # -- auto-triggers -----------------------------------------------------------------
@@ -192,11 +190,15 @@ class PipelineService:
         return started
 
 
-def _default_cohort_resolver() -> CohortResolver | None:
-    """Cohorts belong to the cohort service; use its resolver when it is installed."""
-    try:
-        from jip.cohorts import series_uids_for_cohort  # type: ignore[import-not-found]
-    except ImportError:
-        return None
-    resolver: CohortResolver = series_uids_for_cohort
-    return resolver
+def _default_cohort_resolver() -> CohortResolver:
+    """Cohorts belong to the cohort service: a run on a cohort takes its member series."""
+    from jip.cohorts.service import member_uids
+
+    def resolve(session: Session, cohort_id: str) -> list[str]:
+        try:
+            key = int(cohort_id)
+        except ValueError:
+            raise NotFoundError(f"no cohort {cohort_id!r}") from None
+        return member_uids(session, key)
+
+    return resolve
