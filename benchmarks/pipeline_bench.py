@@ -102,6 +102,9 @@ def airflow_cohort(data: Path, docker_host: str, uids: list[str]) -> float | Non
     try:
         rt.pipelines.start()
         return cohort(rt, uids)
+    except Exception as exc:  # an Airflow that is not up is a finding, not a crash
+        print(f"  airflow engine: not measured ({type(exc).__name__}: {exc})")
+        return None
     finally:
         rt.close()
 
