@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SEG_SOP_CLASS = "1.2.840.10008.5.1.4.1.1.66.4"
+MAX_OUTPUT_BYTES = 2 * 1024**3  # per job, all declared outputs together
 T = TypeVar("T")
 
 
@@ -91,6 +92,8 @@ def _prepare(runtime: Runtime, job_id: str) -> Path:
         algo_name = run.algorithm
     if status == JobStatus.CANCELLED:
         raise JobCancelledError(f"job {job_id} was cancelled")
+    if status not in (JobStatus.QUEUED, JobStatus.PREPARING):
+        raise JobCancelledError(f"job {job_id} is {status}; retry the run to run it again")
     if status == JobStatus.QUEUED and not state.claim_job(sessions, job_id, _worker_name()):
         raise JobCancelledError(f"job {job_id} is no longer queued")
     algorithm = runtime.pipelines.registry.get(algo_name)
@@ -100,7 +103,7 @@ def _prepare(runtime: Runtime, job_id: str) -> Path:
     (folder / "input").mkdir(parents=True)
     out = folder / "output"
     out.mkdir()
-    out.chmod(0o777)  # the algorithm runs as an unprivileged user
+    _give_to_algorithm(out, runtime.settings.algorithm_user)
     folder.chmod(0o755)
     _append_log(folder, f"staging series {series_uid} for {algo_name}")
 
@@ -190,10 +193,14 @@ def _store(runtime: Runtime, job_id: str) -> None:
         state.set_job(sessions, job_id, status=JobStatus.STORING)
     files = sorted(p for p in out.rglob("*") if p.is_file() or p.is_symlink())
     declared = []
+    total = 0
     for path in files:  # check all first: nothing is stored from a job that broke the rules
         rel = path.relative_to(out).as_posix()
         if path.is_symlink():
             raise JobFailedError(f"output {rel!r} is a symbolic link")
+        total += path.stat().st_size
+        if total > MAX_OUTPUT_BYTES:
+            raise JobFailedError(f"outputs exceed {MAX_OUTPUT_BYTES >> 20} MiB")
         try:
             declared.append((path, rel, manifest.output_for(rel)))
         except UndeclaredOutputError as exc:
@@ -315,6 +322,17 @@ def _append_log(folder: Path, line: str) -> None:
     stamp = datetime.now(UTC).strftime("%H:%M:%S.%f")[:-3]
     with (folder / "log.txt").open("a") as f:
         f.write(f"[jip {stamp}] {line}\n")
+
+
+def _give_to_algorithm(out: Path, user: str) -> None:
+    """The output folder belongs to the algorithm's user when we can chown (root), else it
+    must be world-writable for a container user that is not us."""
+    if os.geteuid() == 0:
+        uid, _, gid = user.partition(":")
+        os.chown(out, int(uid), int(gid or uid))
+        out.chmod(0o755)
+    else:
+        out.chmod(0o777)
 
 
 def _worker_name() -> str:
