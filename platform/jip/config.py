@@ -90,7 +90,7 @@ class Settings(BaseSettings):
     workflow_engine: Literal["local", "airflow"] = "local"
     runner: Literal["docker", "kubernetes", "process"] = "docker"
     algorithms_dirs: list[Path] = []  # empty: the repository's algorithms/ folder
-    pipeline_workers: int = Field(2, ge=1, le=64)
+    pipeline_workers: int = Field(4, ge=1, le=64)  # containers wait on I/O: > cores
     pipeline_poll_seconds: float = Field(1.0, gt=0)
     docker_host: str = ""  # empty: the docker CLI's default (DOCKER_HOST or /var/run)
     docker_binary: str = "docker"

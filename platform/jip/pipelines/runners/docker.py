@@ -1,4 +1,4 @@
-"""The Docker runner: one container per job through the docker CLI.
+"""The Docker runner: one container per job through the Docker Engine API.
 
 The container gets no network (``--network none``), a read-only root file system and
 input mount, a writable output mount, an unprivileged user, no capabilities, cpu,
@@ -8,12 +8,12 @@ copied into the job's log before the container is removed.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
-import subprocess
+import threading
 import time
 from datetime import datetime
+from typing import Any
 
 from jip.config import Settings
 from jip.errors import JIPError
@@ -27,6 +27,7 @@ from jip.pipelines.runners.base import (
     RunOutcome,
     RunRequest,
 )
+from jip.pipelines.runners.docker_api import DockerAPI
 
 log = logging.getLogger(__name__)
 
@@ -40,113 +41,118 @@ class RunnerError(JIPError):
 class DockerRunner(Runner):
     name = "docker"
 
-    def __init__(self, settings: Settings, poll: float = 0.05) -> None:
+    def __init__(self, settings: Settings, poll: float = 0.2) -> None:
         self.settings = settings
         self.poll = poll
+        self._api: DockerAPI | None = None
         self.env = dict(os.environ)
         if settings.docker_host:
             self.env["DOCKER_HOST"] = settings.docker_host
 
-    def docker(
-        self, *args: str, timeout: float = 120, check: bool = True
-    ) -> subprocess.CompletedProcess[str]:
-        """Run one docker CLI command; raises ``RunnerError`` if it fails and ``check``."""
-        try:
-            res = subprocess.run(
-                [self.settings.docker_binary, *args],
-                env=self.env,
-                capture_output=True,
-                text=True,
-                timeout=timeout,
-            )
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            raise RunnerError(f"docker {args[0]} failed: {exc}") from exc
-        if check and res.returncode != 0:
-            raise RunnerError(f"docker {args[0]} failed: {res.stderr.strip()[-2000:]}")
-        return res
+    @property
+    def api(self) -> DockerAPI:
+        if self._api is None:
+            self._api = DockerAPI(self.settings.docker_host)
+        return self._api
 
     def resolve_image(self, req: RunRequest) -> str:
-        res = self.docker("image", "inspect", "--format", "{{.Id}}", req.manifest.image,
-                          check=False)
-        if res.returncode != 0:
+        image_id = self.api.image_id(req.manifest.image)
+        if image_id is None:
             raise RunnerError(
                 f"image {req.manifest.image} is not on this host; "
                 f"build it with `jip algorithms build {req.manifest.name}`"
             )
-        return res.stdout.strip()
+        return image_id
 
     def container_name(self, job_id: str) -> str:
         return f"jip-job-{job_id}"
 
-    def run_args(self, req: RunRequest) -> list[str]:
-        """The ``docker run`` arguments of a job (public so tests can read the policy)."""
+    def container_spec(self, req: RunRequest) -> dict[str, Any]:
+        """The Engine API ``containers/create`` body of a job: the isolation policy."""
         m = req.manifest
-        mem = str(m.resources.memory_bytes)
-        args = [
-            "run", "--detach",
-            "--name", self.container_name(req.job_id),
-            "--label", f"jip.job={req.job_id}",
-            "--network", "none",
-            "--user", self.settings.algorithm_user,
-            "--read-only",
-            "--tmpfs", "/tmp:rw,noexec,nosuid,size=64m",
-            "--cap-drop", "ALL",
-            "--security-opt", "no-new-privileges",
-            "--pids-limit", "256",
-            "--cpus", f"{m.resources.cpu:g}",
-            "--memory", mem,
-            "--memory-swap", mem,
-            "--volume", f"{req.input_dir}:{CONTAINER_INPUT}:ro",
-            "--volume", f"{req.output_dir}:{CONTAINER_OUTPUT}:rw",
-            "--volume", f"{req.params_file}:{CONTAINER_PARAMS}:ro",
-            "--workdir", "/app",
-            "--env", "HOME=/tmp",
-            "--env", "PYTHONUNBUFFERED=1",
-        ]
-        for k, v in CONTRACT_ENV.items():
-            args += ["--env", f"{k}={v}"]
+        mem = m.resources.memory_bytes
+        host: dict[str, Any] = {
+            "NetworkMode": "none",
+            "ReadonlyRootfs": True,
+            "Tmpfs": {"/tmp": "rw,noexec,nosuid,size=64m"},
+            "CapDrop": ["ALL"],
+            "SecurityOpt": ["no-new-privileges"],
+            "PidsLimit": 256,
+            "NanoCpus": int(m.resources.cpu * 1e9),
+            "Memory": mem,
+            "MemorySwap": mem,  # no swap: the limit is the limit
+            "Binds": [
+                f"{req.input_dir}:{CONTAINER_INPUT}:ro",
+                f"{req.output_dir}:{CONTAINER_OUTPUT}:rw",
+                f"{req.params_file}:{CONTAINER_PARAMS}:ro",
+            ],
+        }
         if m.resources.gpu:
-            args += ["--gpus", str(m.resources.gpu)]
-        args += ["--entrypoint", m.command[0], req.image_id or m.image, *m.command[1:]]
-        return args
+            host["DeviceRequests"] = [
+                {"Driver": "nvidia", "Count": m.resources.gpu, "Capabilities": [["gpu"]]}
+            ]
+        env = {**CONTRACT_ENV, "HOME": "/tmp", "PYTHONUNBUFFERED": "1"}
+        return {
+            "Image": req.image_id or m.image,
+            "Entrypoint": [m.command[0]],
+            "Cmd": list(m.command[1:]),
+            "User": self.settings.algorithm_user,
+            "WorkingDir": "/app",
+            "Env": [f"{k}={v}" for k, v in env.items()],
+            "Labels": {"jip.job": req.job_id, "jip.algorithm": m.name},
+            "NetworkDisabled": True,
+            "HostConfig": host,
+        }
 
     def run(self, req: RunRequest, cancelled: CancelCheck) -> RunOutcome:
-        name = self.container_name(req.job_id)
-        self.docker("rm", "--force", name, check=False)  # a leftover of a crashed JIP
+        api = self.api
+        cid = api.create(self.container_name(req.job_id), self.container_spec(req))
         outcome = RunOutcome(exit_code=None)
-        self.docker(*self.run_args(req))
-        deadline = time.monotonic() + req.manifest.timeout_seconds
+        timeout = req.manifest.timeout_seconds
         try:
-            waiter = subprocess.Popen(
-                [self.settings.docker_binary, "wait", name],
-                env=self.env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-            )
-            while waiter.poll() is None:
+            api.start(cid)
+            # the daemon tells us when it exits; this thread only watches deadline/cancel
+            done = threading.Event()
+            waiter = threading.Thread(target=_wait_quietly, args=(api, cid, timeout + 30, done),
+                                      daemon=True)
+            waiter.start()
+            deadline = time.monotonic() + timeout
+            while not done.wait(self.poll):
                 if time.monotonic() > deadline:
                     outcome.timed_out = True
-                    break
-                if cancelled():
+                elif cancelled():
                     outcome.cancelled = True
+                if outcome.timed_out or outcome.cancelled:
+                    api.kill(cid)
+                    done.wait(30)
                     break
-                time.sleep(self.poll)
-            if waiter.poll() is None:
-                self.docker("kill", name, check=False)
-                waiter.wait(30)
-            state = json.loads(
-                self.docker("inspect", "--format", "{{json .State}}", name).stdout
-            )
-            outcome.exit_code = int(state.get("ExitCode", -1))
-            outcome.oom_killed = bool(state.get("OOMKilled"))
-            outcome.started_at = _parse_time(state.get("StartedAt", ""))
-            outcome.exited_at = _parse_time(state.get("FinishedAt", ""))
+            st = api.inspect(cid)["State"]
+            outcome.exit_code = int(st.get("ExitCode", -1))
+            outcome.oom_killed = bool(st.get("OOMKilled"))
+            outcome.started_at = _parse_time(st.get("StartedAt", ""))
+            outcome.exited_at = _parse_time(st.get("FinishedAt", ""))
             with req.log_file.open("ab") as f:
-                subprocess.run(
-                    [self.settings.docker_binary, "logs", name],
-                    env=self.env, stdout=f, stderr=subprocess.STDOUT, timeout=60,
-                )
+                f.write(api.logs(cid))
         finally:
-            self.docker("rm", "--force", name, check=False)
+            # removal takes the daemon a while and nothing waits for it: do it aside
+            threading.Thread(target=_remove_quietly, args=(api, cid), daemon=True).start()
         return outcome
+
+
+def _remove_quietly(api: DockerAPI, cid: str) -> None:
+    try:
+        api.remove(cid)
+    except JIPError as exc:
+        log.warning("removing container %s failed: %s", cid, exc.message)
+
+
+def _wait_quietly(api: DockerAPI, cid: str, timeout: float, done: threading.Event) -> None:
+    try:
+        api.wait(cid, timeout)
+    except JIPError as exc:
+        log.warning("waiting for container %s failed: %s", cid, exc.message)
+    finally:
+        done.set()
 
 
 def _parse_time(value: str) -> datetime | None:
