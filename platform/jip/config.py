@@ -79,13 +79,14 @@ class Settings(BaseSettings):
     workflow_engine: Literal["local", "airflow"] = "local"
     runner: Literal["docker", "kubernetes", "process"] = "docker"
     algorithms_dirs: list[Path] = []  # empty: the repository's algorithms/ folder
-    pipeline_workers: int = Field(2, ge=1, le=64)
+    pipeline_workers: int = Field(4, ge=1, le=64)  # containers wait on I/O: > cores
     pipeline_poll_seconds: float = Field(1.0, gt=0)
     docker_host: str = ""  # empty: the docker CLI's default (DOCKER_HOST or /var/run)
     docker_binary: str = "docker"
     kubernetes_namespace: str = "jip"
     kubernetes_runs_claim: str = "jip-runs"  # PVC holding data_dir/runs inside the cluster
     algorithm_user: str = "65534:65534"  # uid:gid algorithms run as (never root)
+    image_cache_dir: Path | None = None  # root fs tarball + wheels; default data_dir/image-cache
 
     # airflow workflow engine (issue 5): Airflow 3 REST API; the password only from env/config
     airflow_url: str = "http://127.0.0.1:8081"

@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 console = Console(stderr=True)
-out = Console()
+out = Console(width=None if sys.stdout.isatty() else 250)  # pipes get whole UIDs
 
 algorithms_app = typer.Typer(help="Algorithms this site can run.", no_args_is_help=True)
 runs_app = typer.Typer(help="Pipeline runs: show, cancel, retry, logs.", no_args_is_help=True)
@@ -259,3 +259,23 @@ def work() -> None:
     finally:
         runtime.close()
     console.print(f"ran {n} job(s)")
+
+
+@algorithms_app.command("build")
+def algorithms_build(
+    names: Annotated[list[str] | None, typer.Argument(help="algorithms (default: all)")] = None,
+) -> None:
+    """Build algorithm images locally (mmdebstrap base, vendored wheels, --network none)."""
+    from jip.config import Settings
+    from jip.logs import setup_logging
+    from jip.pipelines.images import ImageBuilder, cache_dir
+    from jip.pipelines.registry import AlgorithmRegistry
+    from jip.pipelines.runners.docker import DockerRunner
+
+    setup_logging()
+    settings = Settings()
+    registry = AlgorithmRegistry(settings.algorithms_dirs)
+    builder = ImageBuilder(DockerRunner(settings), cache_dir(settings))
+    for algo in [registry.get(n) for n in names] if names else registry.list():
+        image_id = builder.build(algo)
+        out.print(f"{algo.manifest.image}  {image_id}")

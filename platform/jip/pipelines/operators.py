@@ -156,12 +156,14 @@ def _run(runtime: Runtime, job_id: str) -> None:
     state.set_job(sessions, job_id, status=JobStatus.RUNNING, image_id=image_id)
     _append_log(folder, f"starting {algorithm.manifest.image} with the {runner.name} runner")
     outcome = runner.run(req, _cancel_check(runtime, job_id))
+    after = {"status": JobStatus.STORING} if outcome.ok else {}
     state.set_job(
         sessions,
         job_id,
         exit_code=outcome.exit_code,
         container_started_at=outcome.started_at,
         container_exited_at=outcome.exited_at,
+        **after,
     )
     for note in outcome.notes:
         _append_log(folder, note)
@@ -184,7 +186,8 @@ def _store(runtime: Runtime, job_id: str) -> None:
     manifest = runtime.pipelines.registry.get(algo_name).manifest
     folder = job_dir(runtime, run_id, job_id)
     out = folder / "output"
-    state.set_job(sessions, job_id, status=JobStatus.STORING)
+    if status != JobStatus.STORING:
+        state.set_job(sessions, job_id, status=JobStatus.STORING)
     files = sorted(p for p in out.rglob("*") if p.is_file() or p.is_symlink())
     declared = []
     for path in files:  # check all first: nothing is stored from a job that broke the rules
@@ -210,12 +213,9 @@ def _store(runtime: Runtime, job_id: str) -> None:
                            filename=rel, object_key=key, size=len(data),
                            series_uid=series_uid, created_at=now)
         )
-    with sessions() as s:
-        s.execute(delete(PipelineResult).where(PipelineResult.job_id == job_id))
-        s.add_all(rows)
-        s.commit()
-    _append_log(folder, f"stored {len(rows)} result file(s)")
-    state.set_job(sessions, job_id, status=JobStatus.SUCCEEDED, error="")
+    _append_log(folder, f"storing {len(rows)} result file(s)")
+    state.set_job(sessions, job_id, status=JobStatus.SUCCEEDED, error="",
+                  _results=(delete(PipelineResult).where(PipelineResult.job_id == job_id), rows))
 
 
 # -- helpers -------------------------------------------------------------------------
