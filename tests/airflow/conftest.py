@@ -112,6 +112,7 @@ def start_airflow_services(
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     password = secrets.token_urlsafe(16)
+    tmp.mkdir(parents=True, exist_ok=True)
     (tmp / "passwords.json").write_text(json.dumps({"jip": password}))
     env = airflow_env(tmp)
     env.update(

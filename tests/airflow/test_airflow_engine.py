@@ -12,7 +12,7 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import select
 
-from jip.pipelines import state
+from jip.pipelines import airflow_engine, state
 from jip.pipelines.airflow_client import AirflowClient, AirflowError
 from jip.pipelines.airflow_engine import AirflowEngine, dag_run_prefix
 from jip.pipelines.models import PipelineResult, PipelineRun
@@ -71,8 +71,12 @@ def engine_of(rt: Runtime) -> AirflowEngine:
 @pytest.mark.slow
 @pytest.mark.timeout(900)
 def test_run_through_rest_api_stores_results(
-    make_runtime: Callable[..., Runtime], airflow_services: AirflowServices
+    make_runtime: Callable[..., Runtime],
+    airflow_services: AirflowServices,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """Two jobs, one DAG run each (the batch size lowered to 1 to cover batching)."""
+    monkeypatch.setattr(airflow_engine, "MAX_JOBS_PER_DAG_RUN", 1)
     rt = make_runtime()
     uids = [ingest(rt, SeriesSpec(slices=n, size=16)) for n in (2, 3)]
     run = rt.pipelines.create_run(algorithm="test-trivial", series_uids=uids)
@@ -83,9 +87,13 @@ def test_run_through_rest_api_stores_results(
     assert sorted(r.filename for r in results) == ["count.json", "count.json"]
     engine = engine_of(rt)
     dag_runs = engine.client.list_runs(engine.dag_id, dag_run_prefix(run.id))
-    assert len(dag_runs) == 1 and dag_runs[0].conf["jobs"]
-    wait_for(lambda: engine.client.get_run(engine.dag_id, dag_runs[0].dag_run_id).state
-             == "success", 120, "the DAG run to succeed")
+    assert sorted(len(d.conf["jobs"]) for d in dag_runs) == [1, 1]
+
+    def all_succeeded() -> bool:
+        return all(engine.client.get_run(engine.dag_id, d.dag_run_id).state == "success"
+                   for d in dag_runs)
+
+    wait_for(all_succeeded, 120, "the DAG runs to succeed")
 
 
 @pytest.mark.slow
