@@ -10,6 +10,7 @@ from pynetdicom.sop_class import Verification  # type: ignore[attr-defined]
 from pynetdicom.transport import ThreadedAssociationServer
 
 from jip.dicom import handlers
+from jip.dicom.guard import start_guarded_server
 from jip.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -44,8 +45,10 @@ def start_dicom_server(runtime: Runtime, port: int | None = None) -> ThreadedAss
     ae = build_ae(runtime)
     s = runtime.settings
     bind_port = s.dicom_port if port is None else port
-    server = ae.start_server(
-        (s.bind_host, bind_port), block=False, evt_handlers=handler_bindings(runtime)
+    return start_guarded_server(
+        ae,
+        (s.bind_host, bind_port),
+        handler_bindings(runtime),
+        max_pdu_size=s.max_pdu_size,
+        recv_timeout=s.network_timeout,
     )
-    assert server is not None
-    return server
