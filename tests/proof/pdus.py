@@ -123,3 +123,39 @@ def status_of(body: bytes) -> int | None:
             return int(struct.unpack_from("<H", fragment, pos + 8)[0])
         pos += 8 + length
     return None
+
+
+def explicit(group: int, element: int, vr: str, value: bytes, length: int | None = None) -> bytes:
+    """One explicit-VR little-endian element; ``length`` overrides (to lie about it)."""
+    if len(value) % 2 and length is None:
+        value += b"\x00" if vr == "UI" else b" "
+    n = len(value) if length is None else length
+    if vr in ("OB", "OW", "OF", "SQ", "UT", "UN"):
+        return (
+            struct.pack("<HH", group, element)
+            + vr.encode()
+            + b"\x00\x00"
+            + struct.pack("<I", n)
+            + value
+        )
+    return struct.pack("<HH", group, element) + vr.encode() + struct.pack("<H", n) + value
+
+
+def store_over_raw_socket(
+    port: int, dataset: bytes, sop_instance: str, timeout: float = 20
+) -> int | None:
+    """Associate for CT storage (explicit VR LE), send one C-STORE with ``dataset`` as
+    the data set bytes, return the response status (None if the server aborted)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+        sock.sendall(associate_rq(contexts=[(1, CT_STORAGE, [EXPLICIT_LE])]))
+        got = read_pdu(sock)
+        assert got is not None and got[0] == ASSOCIATE_AC, got
+        sock.sendall(p_data(1, c_store_rq(CT_STORAGE, sop_instance), command=True))
+        sock.sendall(p_data(1, dataset, command=False))
+        got = read_pdu(sock)
+        if got is None or got[0] != P_DATA:
+            return None
+        status = status_of(got[1])
+        sock.sendall(pdu(0x05, b"\x00" * 4))
+        read_pdu(sock)
+        return status

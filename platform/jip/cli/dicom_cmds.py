@@ -63,8 +63,7 @@ def import_path(
     finally:
         runtime.close()
     console.print(
-        f"imported {report.stored}, duplicates {report.duplicates}, "
-        f"skipped {len(report.skipped)}"
+        f"imported {report.stored}, duplicates {report.duplicates}, skipped {len(report.skipped)}"
     )
     for path, why in report.skipped[:50]:
         console.print(f"  [yellow]skipped[/] {path}: {why}")

@@ -18,6 +18,7 @@ from pydicom.errors import InvalidDicomError
 from pydicom.multival import MultiValue
 from pydicom.valuerep import PersonName
 
+from jip.dicom.structure import check_complete
 from jip.errors import DicomError
 
 # JIP checks the values it relies on (UIDs) itself; pydicom's regex validation of every
@@ -90,6 +91,8 @@ def parse_instance(data: bytes) -> ParsedInstance:
     meta = getattr(ds, "file_meta", None)
     try:
         tsuid = str(meta.TransferSyntaxUID) if meta is not None else ""
+        if tsuid:
+            check_complete(data, tsuid)
         return _build(ds, tsuid)
     except DicomError:
         raise
