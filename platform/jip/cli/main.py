@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from jip.cli import dicom_cmds
+from jip.cli import dicom_cmds, pipeline_cmds
 
 app = typer.Typer(help="JIP - the Joint Imaging Platform", no_args_is_help=True)
 app.add_typer(dicom_cmds.pacs_app, name="pacs")
@@ -18,6 +18,12 @@ app.command("echo")(dicom_cmds.echo)
 app.command("send")(dicom_cmds.send)
 app.command("import")(dicom_cmds.import_path)
 app.command("status")(dicom_cmds.status)
+# pipelines (issue 5)
+app.add_typer(pipeline_cmds.algorithms_app, name="algorithms")
+app.add_typer(pipeline_cmds.runs_app, name="runs")
+app.add_typer(pipeline_cmds.triggers_app, name="triggers")
+app.add_typer(pipeline_cmds.pipeline_app, name="pipeline")
+app.command("run")(pipeline_cmds.run)
 
 console = Console(stderr=True)
 
@@ -44,7 +50,13 @@ def up(
     }
     settings = Settings(**overrides)
     setup_logging()
-    runtime = Runtime(settings)
+    from jip.errors import JIPError
+
+    try:
+        runtime = Runtime(settings)
+    except JIPError as exc:  # store or index unreachable / misconfigured
+        console.print(f"[red]JIP cannot start[/]: {exc.message}")
+        raise typer.Exit(1) from exc
     dicom = start_dicom_server(runtime)
     runtime.start_background()
     host = settings.bind_host
@@ -54,10 +66,10 @@ def up(
     console.print(f"  REST API     {url}api/v1  (OpenAPI: {url}docs)")
     console.print(f"  DICOMweb     {url}dicomweb")
     console.print(f"  DICOM        {settings.ae_title}@{host}:{settings.dicom_port}")
-    console.print(
-        f"  store        {runtime.store.name}   index {runtime.engine.dialect.name}   "
-        f"auth {settings.auth}"
-    )
+    backends = runtime.describe_backends()
+    console.print(f"  object store {backends['store']}")
+    console.print(f"  index        {backends['index']}")
+    console.print(f"  auth         {settings.auth}")
     config = uvicorn.Config(
         create_app(runtime), host=host, port=settings.http_port, log_config=None, workers=1
     )

@@ -9,7 +9,8 @@ from pynetdicom import AE, ALL_TRANSFER_SYNTAXES, StoragePresentationContexts, e
 from pynetdicom.sop_class import Verification  # type: ignore[attr-defined]
 from pynetdicom.transport import ThreadedAssociationServer
 
-from jip.dicom import handlers
+from jip.dicom import handlers, retrieve
+from jip.dicom.find import FIND_SOP_CLASSES, handle_find
 from jip.dicom.guard import start_guarded_server
 from jip.runtime import Runtime
 
@@ -30,6 +31,9 @@ def build_ae(runtime: Runtime) -> AE:
     for cx in StoragePresentationContexts:
         assert cx.abstract_syntax is not None
         ae.add_supported_context(cx.abstract_syntax, ALL_TRANSFER_SYNTAXES)
+    for find_model in FIND_SOP_CLASSES:  # C-FIND (query)
+        ae.add_supported_context(find_model)
+    retrieve.configure_retrieve(ae)  # after the storage contexts: C-GET roles on them
     return ae
 
 
@@ -37,6 +41,8 @@ def handler_bindings(runtime: Runtime) -> list[tuple[Any, ...]]:
     return [
         (evt.EVT_C_ECHO, handlers.handle_echo),
         (evt.EVT_C_STORE, handlers.handle_store, [runtime]),
+        (evt.EVT_C_FIND, handle_find, [runtime]),
+        *retrieve.handler_bindings(runtime),
     ]
 
 

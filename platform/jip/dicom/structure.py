@@ -1,17 +1,19 @@
-"""Is a received Part 10 object structurally whole? A fast walk over its elements.
+"""Check that a Part 10 byte string is complete, without decoding any values.
 
-pydicom reads leniently: a value that runs past the end, a sequence that never ends or
-a truncated last element come back as short values, not errors. JIP stores objects
-exactly as received, so it must refuse those before storing: this walks every element
-(nested sequences and encapsulated pixel data included) checking only that each
-declared length fits, without decoding any value. Cost: microseconds per element.
+The header parse stops before the pixel data (to keep the C-STORE path cheap), and
+pydicom reads lazily and never notices a value cut short. A truncated transfer or a
+length field that lies ("huge lengths") would then be stored as if it were whole.
+This walker reads only element headers -- a handful for a typical image -- and checks
+that every declared length fits in the bytes that are really there.
 """
 
 from __future__ import annotations
 
 import struct
 
-from jip.errors import DicomError
+from pydicom.uid import AllTransferSyntaxes
+
+from jip.errors import DicomError, UnsupportedTransferSyntaxError
 
 _LONG_VRS = {
     b"OB",
@@ -29,127 +31,105 @@ _LONG_VRS = {
     b"UV",
 }
 _UNDEFINED = 0xFFFFFFFF
-_ITEM, _ITEM_END, _SEQ_END = 0xFFFEE000, 0xFFFEE00D, 0xFFFEE0DD
-_IMPLICIT = "1.2.840.10008.1.2"
-_BIG_ENDIAN = "1.2.840.10008.1.2.2"
-_DEFLATED = {"1.2.840.10008.1.2.1.99", "1.2.840.10008.1.2.4.204"}  # deflated data sets
+_ITEM, _ITEM_END, _SEQ_END = 0xE000, 0xE00D, 0xE0DD
+_DEFLATED = {"1.2.840.10008.1.2.1.99", "1.2.840.10008.1.2.4.95", "1.2.840.10008.1.2.8.1"}
 _MAX_DEPTH = 32
+# what the DICOM listener negotiates (pynetdicom's list: pydicom's plus JPIP/JPEG XL)
+SUPPORTED_TRANSFER_SYNTAXES = frozenset(AllTransferSyntaxes) | {
+    "1.2.840.10008.1.2.4.94",
+    "1.2.840.10008.1.2.4.95",
+    "1.2.840.10008.1.2.4.110",
+    "1.2.840.10008.1.2.4.111",
+    "1.2.840.10008.1.2.4.112",
+    "1.2.840.10008.1.2.8.1",
+}
 
 
-def check_complete(data: bytes, transfer_syntax_uid: str) -> None:
-    """Raise ``DicomError`` if any element of the object declares more bytes than it
-    has, a sequence or item is never closed, or nesting is absurdly deep."""
-    if len(data) < 132 or data[128:132] != b"DICM":
-        raise DicomError("missing DICM prefix")
-    pos = _skip_meta(data, 132)
-    if transfer_syntax_uid in _DEFLATED:
-        return  # the data set is zlib-compressed; pydicom inflates and checks it
-    walker = _Walker(
-        data,
-        explicit=transfer_syntax_uid != _IMPLICIT,
-        little=transfer_syntax_uid != _BIG_ENDIAN,
-    )
-    walker.dataset(pos, len(data), 0, until_item_end=False)
-
-
-def _skip_meta(data: bytes, pos: int) -> int:
-    """The file meta group (always explicit VR little endian): return where it ends."""
-    end = len(data)
-    while pos + 8 <= end:
-        group = struct.unpack_from("<H", data, pos)[0]
-        if group != 0x0002:
-            return pos
-        vr = data[pos + 4 : pos + 6]
-        if vr in _LONG_VRS:
-            if pos + 12 > end:
-                break
-            length = struct.unpack_from("<I", data, pos + 8)[0]
-            pos += 12
-        else:
-            length = struct.unpack_from("<H", data, pos + 6)[0]
-            pos += 8
-        if length == _UNDEFINED or pos + length > end:
-            raise DicomError("file meta element runs past the end of the object")
-        pos += length
-    if pos != end:
-        raise DicomError("object truncated inside the file meta information")
-    return pos
+def check_transfer_syntax(transfer_syntax_uid: str) -> None:
+    """Raise ``UnsupportedTransferSyntaxError`` for a syntax JIP would not negotiate."""
+    if transfer_syntax_uid not in SUPPORTED_TRANSFER_SYNTAXES:
+        raise UnsupportedTransferSyntaxError(f"unsupported transfer syntax {transfer_syntax_uid}")
 
 
 class _Walker:
-    def __init__(self, data: bytes, *, explicit: bool, little: bool) -> None:
-        self.data = data
-        self.explicit = explicit
-        self.u16 = struct.Struct("<H" if little else ">H")
-        self.u32 = struct.Struct("<I" if little else ">I")
+    def __init__(self, buf: bytes, little: bool) -> None:
+        self.buf = buf
+        self.end = len(buf)
+        self.u16 = struct.Struct("<H" if little else ">H").unpack_from
+        self.u32 = struct.Struct("<I" if little else ">I").unpack_from
+        self.tag = struct.Struct("<HH" if little else ">HH").unpack_from
 
-    def _tag(self, pos: int) -> int:
-        return (self.u16.unpack_from(self.data, pos)[0] << 16) | self.u16.unpack_from(
-            self.data, pos + 2
-        )[0]
+    def need(self, pos: int, n: int, what: str) -> None:
+        if pos + n > self.end:
+            raise DicomError(
+                f"truncated DICOM object: {what} at byte {pos} needs {n} bytes, "
+                f"only {self.end - pos} left"
+            )
 
-    def dataset(self, pos: int, end: int, depth: int, *, until_item_end: bool) -> int:
-        """Walk elements from ``pos`` to ``end`` (or to an item delimiter); returns the
-        position after the last byte consumed."""
+    def elements(self, pos: int, end: int, implicit: bool, depth: int, in_item: bool) -> int:
+        """Walk elements up to ``end`` (or an item delimiter when ``in_item``)."""
         if depth > _MAX_DEPTH:
-            raise DicomError("sequences nested deeper than JIP accepts")
-        data = self.data
+            raise DicomError("DICOM object nests sequences too deeply")
         while pos < end:
-            if pos + 8 > end:
-                raise DicomError(f"object truncated inside an element header at byte {pos}")
-            tag = self._tag(pos)
-            if tag == _ITEM_END:
-                if not until_item_end:
-                    raise DicomError(f"item delimiter outside an item at byte {pos}")
-                return pos + 8
-            if tag in (_ITEM, _SEQ_END):
-                raise DicomError(f"unexpected delimiter ({tag:08X}) at byte {pos}")
-            vr = data[pos + 4 : pos + 6]
-            explicit = self.explicit and vr.isalpha() and vr.isupper()  # as pydicom: some
-            # writers put implicit-VR elements into explicit data sets
-            if explicit and vr in _LONG_VRS:
-                if pos + 12 > end:
-                    raise DicomError(f"object truncated inside an element header at byte {pos}")
-                length = self.u32.unpack_from(data, pos + 8)[0]
-                pos += 12
-            elif explicit:
-                length = self.u16.unpack_from(data, pos + 6)[0]
-                pos += 8
+            self.need(pos, 8, "element header")
+            group, elem = self.tag(self.buf, pos)
+            if group == 0xFFFE:
+                if in_item and elem == _ITEM_END:
+                    return pos + 8
+                raise DicomError(f"unexpected delimiter ({group:04X},{elem:04X}) at byte {pos}")
+            vr = b""
+            if implicit:
+                length, hdr = self.u32(self.buf, pos + 4)[0], 8
             else:
-                length = self.u32.unpack_from(data, pos + 4)[0]
-                pos += 8
+                vr = self.buf[pos + 4 : pos + 6]
+                if vr in _LONG_VRS:
+                    self.need(pos, 12, "element header")
+                    length, hdr = self.u32(self.buf, pos + 8)[0], 12
+                else:
+                    length, hdr = self.u16(self.buf, pos + 6)[0], 8
+            pos += hdr
             if length == _UNDEFINED:
-                pos = self._undefined(pos, end, depth, tag)
-                continue
-            if pos + length > end:
-                raise DicomError(
-                    f"element ({tag >> 16:04X},{tag & 0xFFFF:04X}) declares {length} bytes "
-                    f"but only {end - pos} remain"
-                )
-            pos += length
-        if until_item_end:
-            raise DicomError("item without delimiter runs to the end of the object")
+                # a sequence, encapsulated pixel data, or UN holding implicit VR LE
+                pos = self.items(pos, implicit or vr == b"UN", depth + 1)
+            else:
+                self.need(pos, length, f"value of ({group:04X},{elem:04X})")
+                pos += length
+        if in_item and end == self.end:
+            raise DicomError("truncated DICOM object: item without delimiter")
         return pos
 
-    def _undefined(self, pos: int, end: int, depth: int, tag: int) -> int:
-        """A sequence (or encapsulated pixel data) of undefined length: walk its items
-        to the sequence delimiter."""
-        encapsulated = tag == 0x7FE00010
+    def items(self, pos: int, implicit: bool, depth: int) -> int:
+        """Walk items of an undefined-length value up to its sequence delimiter."""
         while True:
-            if pos + 8 > end:
-                raise DicomError(f"sequence ({tag >> 16:04X},{tag & 0xFFFF:04X}) never ends")
-            item_tag = self._tag(pos)
-            length = self.u32.unpack_from(self.data, pos + 4)[0]
+            self.need(pos, 8, "item header")
+            group, elem = self.tag(self.buf, pos)
+            length = self.u32(self.buf, pos + 4)[0]
             pos += 8
-            if item_tag == _SEQ_END:
+            if group != 0xFFFE:
+                raise DicomError(
+                    f"expected an item at byte {pos - 8}, found ({group:04X},{elem:04X})"
+                )
+            if elem == _SEQ_END:
                 return pos
-            if item_tag != _ITEM:
-                raise DicomError(f"expected an item at byte {pos - 8}, found ({item_tag:08X})")
+            if elem != _ITEM:
+                raise DicomError(f"unexpected delimiter ({group:04X},{elem:04X}) at byte {pos - 8}")
             if length == _UNDEFINED:
-                if encapsulated:
-                    raise DicomError("encapsulated fragment of undefined length")
-                pos = self.dataset(pos, end, depth + 1, until_item_end=True)
-            elif pos + length > end:
-                raise DicomError(f"item declares {length} bytes but only {end - pos} remain")
+                pos = self.elements(pos, self.end, implicit, depth, in_item=True)
             else:
+                self.need(pos, length, "item value")
                 pos += length
+
+
+def check_complete(data: bytes, transfer_syntax_uid: str) -> None:
+    """Raise ``DicomError`` unless every element of ``data`` (Part 10) is complete."""
+    if len(data) < 132 or data[128:132] != b"DICM":
+        raise DicomError("not a DICOM Part 10 object (no DICM prefix)")
+    meta = _Walker(data, little=True)
+    pos = 132
+    while pos + 8 <= len(data) and meta.tag(data, pos)[0] == 0x0002:
+        pos = meta.elements(pos, pos + 1, implicit=False, depth=0, in_item=False)
+    if transfer_syntax_uid in _DEFLATED:
+        return  # the body is a deflate stream; the header parse already inflated it
+    implicit = transfer_syntax_uid == "1.2.840.10008.1.2"
+    little = transfer_syntax_uid != "1.2.840.10008.1.2.2"
+    _Walker(data, little).elements(pos, len(data), implicit, depth=0, in_item=False)

@@ -1,0 +1,281 @@
+"""CLI for pipelines: list algorithms, start and watch runs (through a running JIP's
+REST API), and ``jip pipeline step`` which runs one operator in this process (what an
+Airflow task calls)."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from enum import StrEnum
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+console = Console(stderr=True)
+out = Console(width=None if sys.stdout.isatty() else 250)  # pipes get whole UIDs
+
+algorithms_app = typer.Typer(help="Algorithms this site can run.", no_args_is_help=True)
+runs_app = typer.Typer(help="Pipeline runs: show, cancel, retry, logs.", no_args_is_help=True)
+pipeline_app = typer.Typer(help="Engine-side commands (used by workflow engines).",
+                           no_args_is_help=True)
+triggers_app = typer.Typer(help="Auto-triggers: run on each matching completed series.",
+                           no_args_is_help=True)
+
+UrlOpt = Annotated[str, typer.Option(help="JIP base URL (default: local JIP_HTTP_PORT)")]
+
+
+def _base(url: str) -> str:
+    if url:
+        return url.rstrip("/")
+    from jip.config import Settings
+
+    return f"http://127.0.0.1:{Settings().http_port}"
+
+
+def _call(method: str, url: str, path: str, **kw: Any) -> Any:
+    import httpx
+
+    try:
+        r = httpx.request(method, f"{_base(url)}/api/v1{path}", timeout=30, **kw)
+    except httpx.HTTPError as exc:
+        console.print(f"[red]JIP not reachable at {_base(url)}[/]: {exc}")
+        raise typer.Exit(1) from exc
+    if r.status_code >= 400:
+        try:
+            detail = r.json().get("detail", r.text)
+        except ValueError:
+            detail = r.text
+        console.print(f"[red]error {r.status_code}[/]: {detail}")
+        raise typer.Exit(1)
+    if r.headers.get("content-type", "").startswith("application/json"):
+        return r.json()
+    return r.text
+
+
+def parse_params(pairs: list[str]) -> dict[str, Any]:
+    """``k=v`` pairs; a value that parses as JSON (numbers, true, lists) is taken as such."""
+    params: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key:
+            raise typer.BadParameter(f"expected key=value, got {pair!r}")
+        try:
+            params[key] = json.loads(raw)
+        except ValueError:
+            params[key] = raw
+    return params
+
+
+# -- algorithms ------------------------------------------------------------------------
+
+
+@algorithms_app.command("list")
+def algorithms_list() -> None:
+    """Algorithms found in the configured algorithm folders."""
+    from jip.config import Settings
+    from jip.pipelines.registry import AlgorithmRegistry
+
+    table = Table("name", "version", "image", "inputs", "outputs")
+    for a in AlgorithmRegistry(Settings().algorithms_dirs).list():
+        m = a.manifest
+        table.add_row(m.name, m.version, m.image, ",".join(m.inputs.modalities) or "any",
+                      ", ".join(f"{o.name}:{o.kind}" for o in m.outputs))
+    out.print(table)
+
+
+@algorithms_app.command("show")
+def algorithms_show(name: str) -> None:
+    """The manifest of one algorithm, parameters schema included."""
+    from jip.config import Settings
+    from jip.pipelines.registry import AlgorithmRegistry
+
+    a = AlgorithmRegistry(Settings().algorithms_dirs).get(name)
+    out.print_json(a.manifest.model_dump_json())
+
+
+# -- runs ------------------------------------------------------------------------------
+
+
+def run(
+    algorithm: Annotated[str, typer.Argument(help="algorithm name")],
+    series: Annotated[list[str] | None, typer.Option("--series", help="SeriesInstanceUID")] = None,
+    cohort: Annotated[str | None, typer.Option(help="cohort id")] = None,
+    param: Annotated[list[str] | None, typer.Option("--param", "-p", help="key=value")] = None,
+    wait: Annotated[bool, typer.Option(help="wait until the run has finished")] = False,
+    url: UrlOpt = "",
+) -> None:
+    """Start ALGORITHM on series or a cohort; prints the run id."""
+    body = {"algorithm": algorithm, "series_uids": series or [], "cohort_id": cohort,
+            "params": parse_params(param or [])}
+    created = _call("POST", url, "/runs", json=body)
+    out.print(created["id"])
+    if wait:
+        final = _wait(url, created["id"])
+        if final["status"] != "succeeded":
+            raise typer.Exit(1)
+
+
+def _wait(url: str, run_id: str, timeout: float = 3600) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        detail: dict[str, Any] = _call("GET", url, f"/runs/{run_id}")
+        if detail["status"] in ("succeeded", "failed", "cancelled"):
+            console.print(f"run {run_id} {detail['status']}: {detail['progress']}")
+            return detail
+        time.sleep(0.5)
+    console.print(f"[red]run {run_id} still {detail['status']} after {timeout} s")
+    raise typer.Exit(1)
+
+
+@runs_app.command("list")
+def runs_list(url: UrlOpt = "", limit: int = 20) -> None:
+    table = Table("id", "algorithm", "status", "progress", "created")
+    for r in _call("GET", url, "/runs", params={"limit": limit}):
+        prog = " ".join(f"{k}={v}" for k, v in r["progress"].items() if k != "total")
+        table.add_row(r["id"], r["algorithm"], r["status"], prog, r["created_at"])
+    out.print(table)
+
+
+@runs_app.command("show")
+def runs_show(run_id: str, url: UrlOpt = "") -> None:
+    """Status, per-series jobs and results of a run."""
+    d = _call("GET", url, f"/runs/{run_id}")
+    out.print(f"run {d['id']}  {d['algorithm']} {d['algorithm_version']}  [bold]{d['status']}[/]")
+    out.print(f"params {json.dumps(d['params'])}  progress {d['progress']}")
+    jobs = Table("job", "series", "status", "attempts", "exit", "error")
+    for j in d["jobs"]:
+        jobs.add_row(j["id"], j["series_uid"], j["status"], str(j["attempts"]),
+                     "" if j["exit_code"] is None else str(j["exit_code"]), j["error"][:80])
+    out.print(jobs)
+    if d["results"]:
+        res = Table("result", "kind", "file", "series", "download")
+        for r in d["results"]:
+            res.add_row(str(r["id"]), r["kind"], r["filename"], r["series_uid"] or "",
+                        r["download"])
+        out.print(res)
+
+
+@runs_app.command("cancel")
+def runs_cancel(run_id: str, url: UrlOpt = "") -> None:
+    d = _call("POST", url, f"/runs/{run_id}/cancel")
+    out.print(f"run {run_id} {d['status']}")
+
+
+@runs_app.command("retry")
+def runs_retry(run_id: str, url: UrlOpt = "") -> None:
+    d = _call("POST", url, f"/runs/{run_id}/retry")
+    out.print(f"run {run_id}: {d['requeued']} job(s) queued again")
+
+
+@runs_app.command("logs")
+def runs_logs(run_id: str, job: Annotated[str | None, typer.Option()] = None,
+              url: UrlOpt = "") -> None:
+    path = f"/runs/{run_id}/jobs/{job}/logs" if job else f"/runs/{run_id}/logs"
+    sys.stdout.write(_call("GET", url, path))
+
+
+@runs_app.command("wait")
+def runs_wait(run_id: str, url: UrlOpt = "", timeout: float = 3600) -> None:
+    if _wait(url, run_id, timeout)["status"] != "succeeded":
+        raise typer.Exit(1)
+
+
+# -- triggers --------------------------------------------------------------------------
+
+
+@triggers_app.command("add")
+def triggers_add(
+    algorithm: str,
+    filter_: Annotated[list[str], typer.Option("--filter", help="key=glob, e.g. modality=CT")],
+    param: Annotated[list[str] | None, typer.Option("--param", "-p")] = None,
+    url: UrlOpt = "",
+) -> None:
+    body = {"algorithm": algorithm, "series_filter": parse_params(filter_),
+            "params": parse_params(param or [])}
+    out.print(_call("POST", url, "/pipeline-triggers", json=body)["id"])
+
+
+@triggers_app.command("list")
+def triggers_list(url: UrlOpt = "") -> None:
+    for t in _call("GET", url, "/pipeline-triggers"):
+        out.print(f"{t['id']}  {t['algorithm']}  {json.dumps(t['series_filter'])}")
+
+
+@triggers_app.command("rm")
+def triggers_rm(trigger_id: int, url: UrlOpt = "") -> None:
+    _call("DELETE", url, f"/pipeline-triggers/{trigger_id}")
+
+
+# -- engine side -----------------------------------------------------------------------
+
+
+class Step(StrEnum):
+    prepare = "prepare"
+    run = "run"
+    store = "store"
+
+
+@pipeline_app.command("step")
+def step(
+    name: Annotated[Step, typer.Argument(help="which operator")],
+    job: Annotated[str, typer.Option("--job", help="job id")],
+) -> None:
+    """Run one operator function for one job against JIP_DATA_DIR/JIP_DATABASE_URL.
+    Exit code 0 on success, 1 if the job failed or was cancelled; logs go to stderr."""
+    from jip.config import Settings
+    from jip.errors import JIPError
+    from jip.logs import setup_logging
+    from jip.pipelines import operators
+    from jip.runtime import Runtime
+
+    setup_logging()
+    runtime = Runtime(Settings())
+    fn = {Step.prepare: operators.prepare_inputs, Step.run: operators.run_algorithm,
+          Step.store: operators.store_results}[name]
+    try:
+        fn(runtime, job)
+    except JIPError as exc:
+        console.print(f"[red]{name.value} failed[/] for job {job}: {exc.message}")
+        raise typer.Exit(1) from exc
+    finally:
+        runtime.close()
+
+
+@pipeline_app.command("work")
+def work() -> None:
+    """Run every queued job of the local engine in this process, then exit."""
+    from jip.config import Settings
+    from jip.logs import setup_logging
+    from jip.pipelines.engine import LocalEngine
+    from jip.runtime import Runtime
+
+    setup_logging()
+    runtime = Runtime(Settings())
+    try:
+        n = LocalEngine(runtime, workers=1).run_pending()
+    finally:
+        runtime.close()
+    console.print(f"ran {n} job(s)")
+
+
+@algorithms_app.command("build")
+def algorithms_build(
+    names: Annotated[list[str] | None, typer.Argument(help="algorithms (default: all)")] = None,
+) -> None:
+    """Build algorithm images locally (mmdebstrap base, vendored wheels, --network none)."""
+    from jip.config import Settings
+    from jip.logs import setup_logging
+    from jip.pipelines.images import ImageBuilder, cache_dir
+    from jip.pipelines.registry import AlgorithmRegistry
+    from jip.pipelines.runners.docker import DockerRunner
+
+    setup_logging()
+    settings = Settings()
+    registry = AlgorithmRegistry(settings.algorithms_dirs)
+    builder = ImageBuilder(DockerRunner(settings), cache_dir(settings))
+    for algo in [registry.get(n) for n in names] if names else registry.list():
+        image_id = builder.build(algo)
+        out.print(f"{algo.manifest.image}  {image_id}")
