@@ -46,9 +46,10 @@ def largest_component(mask: np.ndarray) -> np.ndarray:
 
 def segment(hu: np.ndarray, params: dict) -> dict[str, np.ndarray]:
     body = hu > float(params.get("body_threshold_hu", -500))
+    # fill first: thin walls around air-filled lungs must not open up to the outside
+    body = np.stack([ndimage.binary_fill_holes(s) for s in body])
     body = ndimage.binary_opening(body, structure=np.ones((1, 3, 3), bool))
     body = largest_component(body)
-    body = np.stack([ndimage.binary_fill_holes(s) for s in body])
     masks = {"Body": body}
     if params.get("include_lungs", True):
         lung = (hu < float(params.get("lung_threshold_hu", -400))) & body

@@ -1,7 +1,7 @@
 import { render } from "preact";
-import { useEffect, useState } from "preact/hooks";
+import { useErrorBoundary, useEffect, useState } from "preact/hooks";
 import { api, type Statistics } from "./api";
-import { Empty } from "./components/States";
+import { Empty, ErrorBox } from "./components/States";
 import { CohortDetail, CohortList } from "./pages/Cohorts";
 import { Gallery } from "./pages/Gallery";
 import { PatientPage, StudyPage } from "./pages/StudyPatient";
@@ -33,9 +33,16 @@ function Totals() {
   return (
     <span class="muted small">
       {s.patients.toLocaleString("en")} patients · {s.studies.toLocaleString("en")} studies ·{" "}
-      {s.series.toLocaleString("en")} series · {(s.bytes / 1e9).toFixed(2)} GB
+      {s.series.toLocaleString("en")} series
     </span>
   );
+}
+
+/** A page that throws while rendering shows the error, never a blank screen. */
+function Page({ path, search }: { path: string; search: string }) {
+  const [error, reset] = useErrorBoundary();
+  if (error) return <ErrorBox error={error} retry={reset} />;
+  return route(path, search);
 }
 
 function App() {
@@ -58,9 +65,11 @@ function App() {
           API
         </a>
       </nav>
-      {route(path, search)}
+      <Page key={path} path={path} search={search} />
     </div>
   );
 }
 
-render(<App />, document.getElementById("app")!);
+const root = document.getElementById("app")!;
+root.textContent = ""; // drop the static "Loading JIP" placeholder of index.html
+render(<App />, root);

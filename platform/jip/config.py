@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 
@@ -90,13 +90,23 @@ class Settings(BaseSettings):
     workflow_engine: Literal["local", "airflow"] = "local"
     runner: Literal["docker", "kubernetes", "process"] = "docker"
     algorithms_dirs: list[Path] = []  # empty: the repository's algorithms/ folder
-    pipeline_workers: int = Field(2, ge=1, le=64)
+    pipeline_workers: int = Field(4, ge=1, le=64)  # containers wait on I/O: > cores
     pipeline_poll_seconds: float = Field(1.0, gt=0)
     docker_host: str = ""  # empty: the docker CLI's default (DOCKER_HOST or /var/run)
     docker_binary: str = "docker"
     kubernetes_namespace: str = "jip"
     kubernetes_runs_claim: str = "jip-runs"  # PVC holding data_dir/runs inside the cluster
     algorithm_user: str = "65534:65534"  # uid:gid algorithms run as (never root)
+    image_cache_dir: Path | None = None  # root fs tarball + wheels; default data_dir/image-cache
+
+    # airflow workflow engine (issue 5): Airflow 3 REST API; the password only from env/config
+    airflow_url: str = "http://127.0.0.1:8081"
+    airflow_username: str = ""  # empty: token without credentials (simple auth all_admins)
+    airflow_password: SecretStr = SecretStr("")
+    airflow_dag_id: str = "jip_pipeline"
+    airflow_jip_bin: str = ""  # jip that Airflow tasks call; empty: the one beside this Python
+    airflow_poll_seconds: float = Field(5.0, gt=0)
+    airflow_timeout: float = Field(30.0, gt=0)
 
     @field_validator("ae_title")
     @classmethod

@@ -149,11 +149,11 @@ def frame_image(ds: Dataset, index: int = 0, window: Window | None = None) -> Im
 
 
 def _window_grey(arr: np.ndarray, ds: Dataset, index: int, window: Window | None) -> np.ndarray:
-    values = apply_modality_lut(arr, _frame_view(ds, index)).astype(np.float64)
+    values = apply_modality_lut(arr, _frame_view(ds, index)).astype(np.float32)
     if window is None:
         window = _own_window(ds, index)
         if window is None and "VOILUTSequence" in ds:
-            values = apply_voi_lut(values, ds, prefer_lut=True).astype(np.float64)
+            values = apply_voi_lut(values, ds, prefer_lut=True).astype(np.float32)
     if window is None:
         lo, hi = float(np.nanmin(values)), float(np.nanmax(values))
         window = Window((lo + hi) / 2, max(hi - lo, 1.0), "linear-exact")

@@ -7,21 +7,22 @@ series that grows gets a fresh thumbnail and stale ones are never served.
 from __future__ import annotations
 
 import contextlib
-import os
-import tempfile
+import logging
+from concurrent.futures import ThreadPoolExecutor
 from io import BytesIO
 from pathlib import Path
 
 import pydicom
-from sqlalchemy import select
 
+from jip import diskcache
 from jip.dicom.parse import check_uid
-from jip.dicomweb.locate import InstanceRef, middle
+from jip.dicomweb.locate import InstanceRef, find_instances, middle
 from jip.errors import NotFoundError
-from jip.index.models import Instance, Series
+from jip.index.models import Series
 from jip.render import ImageFormat, NotRenderableError, Viewport, render
 from jip.runtime import Runtime
 
+log = logging.getLogger(__name__)
 _EXT: dict[ImageFormat, str] = {"png": "png", "jpeg": "jpg", "gif": "gif"}
 
 
@@ -55,26 +56,13 @@ def series_thumbnail(
         if series is None:
             raise NotFoundError(f"series {series_uid} not found")
         stamp = f"{series.num_instances}-{int(series.last_received.timestamp() * 1000)}"
-        rows = session.scalars(select(Instance).where(Instance.series_uid == series_uid)).all()
-        refs = [
-            InstanceRef(
-                study_uid=r.study_uid,
-                series_uid=r.series_uid,
-                sop_instance_uid=r.sop_instance_uid,
-                sop_class_uid=r.sop_class_uid,
-                transfer_syntax_uid=r.transfer_syntax_uid,
-                object_key=r.object_key,
-                number_of_frames=r.number_of_frames,
-                instance_number=r.instance_number,
-                rows=r.rows,
-            )
-            for r in rows
-        ]
-    path = cache_dir(runtime) / series_uid[-2:] / f"{series_uid}-{size}-{stamp}.{_EXT[fmt]}"
-    with contextlib.suppress(OSError):
-        return path.read_bytes()
+        path = cache_dir(runtime) / series_uid[-2:] / f"{series_uid}-{size}-{stamp}.{_EXT[fmt]}"
+        cached = diskcache.read(path)
+        if cached is not None:
+            return cached
+        refs = find_instances(session, study=series.study_uid, series=series_uid)
     data = render_thumbnail(runtime, representative(refs), size=size, fmt=fmt)
-    _write_atomic(path, data)
+    _replace_cached(path, data)
     return data
 
 
@@ -82,17 +70,30 @@ def cache_dir(runtime: Runtime) -> Path:
     return runtime.settings.data_dir / "thumbnails"
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    """A cache: no fsync, but never a half-written file under the final name."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        uid, size, _ = path.name.split("-", 2)
-        for old in path.parent.glob(f"{uid}-{size}-*{path.suffix}"):
-            with contextlib.suppress(OSError):
-                old.unlink()
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except OSError:
-        pass  # an unwritable cache only costs the next request a render
+def _replace_cached(path: Path, data: bytes) -> None:
+    """Write the new thumbnail and drop the same series' stale ones of that size."""
+    uid, size, _ = path.name.split("-", 2)
+    for old in path.parent.glob(f"{uid}-{size}-*{path.suffix}") if path.parent.exists() else []:
+        with contextlib.suppress(OSError):
+            old.unlink()
+    diskcache.write_atomic(path, data)
+
+
+def prerender_on_complete(runtime: Runtime) -> None:
+    """Render each series' default thumbnail when its "series complete" event fires, on a
+    thread of its own so pipeline triggers on the same event never wait for it."""
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jip-thumbnails")
+
+    def render_one(series_uid: str) -> None:
+        try:
+            series_thumbnail(runtime, series_uid)
+        except (NotRenderableError, NotFoundError):
+            pass  # no images (SR, SEG without pixels...) or already gone
+        except Exception:
+            log.exception("thumbnail pre-render failed for %s", series_uid)
+
+    def listener(series_uid: str) -> None:
+        with contextlib.suppress(RuntimeError):  # pool shut down at interpreter exit
+            pool.submit(render_one, series_uid)
+
+    runtime.series_events.subscribe(listener)

@@ -1,27 +1,24 @@
-"""Every DAG in ``dags/`` runs for real under ``airflow dags test`` (sqlite metadata db)."""
+"""Every DAG in ``dags/`` runs for real under ``airflow dags test`` (sqlite metadata db),
+calling the real ``jip pipeline step`` commands against a temp JIP site."""
 
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
+import pytest
+from sqlalchemy import select
+
+from jip.pipelines import state
+from jip.pipelines.airflow_engine import default_jip_bin, step_env
+from jip.pipelines.models import PipelineResult
+from jip.runtime import Runtime
+from jip.synthetic import SeriesSpec
 from tests.airflow.conftest import AirflowHome
+from tests.pipelines.conftest import ingest, pipeline_settings
 
 # DAG ids that have an ``airflow dags test`` below; a new DAG without one fails the suite.
 TESTED_DAGS = {"jip_pipeline"}
-
-STUB_JIP = """\
-#!{python}
-'''Stand-in for `jip pipeline step STEP --job J`: logs the call, fails `run` of job "bad".'''
-import os, sys
-_, group, verb, step, flag, job = sys.argv
-assert (group, verb, flag) == ("pipeline", "step", "--job"), sys.argv
-with open(os.path.join(os.environ["JIP_DATA_DIR"], "steps.log"), "a") as f:
-    f.write(f"{{step}} {{job}}\\n")
-print(f"stub {{step}} {{job}}")
-sys.exit(3 if (step, job) == ("run", "bad") else 0)
-"""
 
 
 def test_every_dag_parses_and_is_tested(airflow_home: AirflowHome) -> None:
@@ -32,24 +29,40 @@ def test_every_dag_parses_and_is_tested(airflow_home: AirflowHome) -> None:
     assert {d["dag_id"] for d in listed} == TESTED_DAGS
 
 
-def test_jip_pipeline_dag_maps_jobs_and_isolates_failures(
+@pytest.mark.timeout(600)
+def test_jip_pipeline_dag_runs_real_steps_and_isolates_failures(
     airflow_home: AirflowHome, tmp_path: Path
 ) -> None:
-    """Each job runs prepare -> run -> store in order; a failing job stops only itself."""
-    stub = tmp_path / "jip"
-    stub.write_text(STUB_JIP.format(python=sys.executable))
-    stub.chmod(0o755)
-    data = tmp_path / "data"
-    data.mkdir()
-    conf = {"run_id": "r1", "jobs": ["good", "bad"], "jip_env": {"JIP_DATA_DIR": str(data)}}
-    conf["jip_bin"] = str(stub)
+    """Each job runs prepare -> run -> store through ``jip pipeline step``; the results
+    land in JIP's database; a job that fails (unknown id) stops only itself."""
+    settings = pipeline_settings(tmp_path, workflow_engine="airflow")
+    rt = Runtime(settings)
+    try:
+        uids = [ingest(rt, SeriesSpec(slices=n, size=16)) for n in (2, 3)]
+        run = rt.pipelines.create_run(algorithm="test-trivial", series_uids=uids, submit=False)
+        with rt.sessions() as s:
+            jobs = [j.id for j in state.jobs_of(s, run.id)]
+        conf = {
+            "run_id": run.id,
+            "jobs": [*jobs, "no-such-job"],
+            "jip_env": step_env(settings),
+            "jip_bin": default_jip_bin(settings),
+        }
 
-    done = airflow_home.dags_test("jip_pipeline", conf)
+        done = airflow_home.dags_test("jip_pipeline", conf)
 
-    calls = (data / "steps.log").read_text().split("\n")
-    good = [c.split()[0] for c in calls if c.endswith(" good")]
-    bad = [c.split()[0] for c in calls if c.endswith(" bad")]
-    assert good == ["prepare", "run", "store"], done.stdout[-4000:]
-    assert bad == ["prepare", "run"]
-    assert done.returncode != 0  # the DAG run is failed because one job failed
-    assert "jip step run for job bad exited with 3" in done.stdout + done.stderr
+        log = done.stdout + done.stderr
+        with rt.sessions() as s:
+            final = {j.series_uid: j.status for j in state.jobs_of(s, run.id)}
+            results = list(s.scalars(select(PipelineResult).where(PipelineResult.run_id == run.id)))
+            status = state.get_run(s, run.id).status
+        assert final == {uids[0]: "succeeded", uids[1]: "succeeded"}, log[-5000:]
+        assert status == "succeeded"
+        counts: dict[str, int] = {}
+        for r in results:
+            counts.update(json.loads(rt.store.get(r.object_key))["series"])
+        assert counts == {uids[0]: 2, uids[1]: 3}
+        assert "jip step prepare for job no-such-job exited with 1" in log
+        assert done.returncode != 0  # the DAG run failed because one mapped job failed
+    finally:
+        rt.close()

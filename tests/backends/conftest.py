@@ -5,13 +5,19 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session, sessionmaker
 
 from jip.config import Settings
+from jip.index.db import make_engine, make_sessionmaker
+from jip.index.models import Instance, Patient, Series, Study
 from jip.runtime import Runtime
-from tests.conftest import free_port
+from jip.store import ObjectStore, make_store
+from tests.conftest import JipProcess, free_port, start_jip
 from tests.servers import PostgresServer, S3Server, start_postgres, start_seaweedfs
 
 COMBOS = ["filesystem+sqlite", "s3+postgresql"]
@@ -73,3 +79,45 @@ def combo_runtime(combo_env: dict[str, str], tmp_path: Path) -> Iterator[Runtime
     rt = Runtime(settings_from_env(combo_env, tmp_path / "data"))
     yield rt
     rt.close()
+
+
+@dataclass
+class Site:
+    """A running ``jip up`` on some backends, plus direct access to what it stored."""
+
+    jip: JipProcess
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    store: ObjectStore
+
+    def counts(self) -> dict[str, int]:
+        with self.sessions() as s:
+            return {
+                m.__tablename__: s.scalar(select(func.count()).select_from(m)) or 0
+                for m in (Patient, Study, Series, Instance)
+            }
+
+    def instances(self) -> list[Instance]:
+        with self.sessions() as s:
+            return list(s.scalars(select(Instance)))
+
+
+@pytest.fixture(scope="session", params=COMBOS)
+def combo_site(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Site]:
+    """``jip up`` started against the combo's backends, one per combo for the whole
+    session (starting it is the slow part): tests using it check relative changes."""
+    env = backend_env(request.param, request)
+    data_dir = tmp_path_factory.mktemp("site") / "jipdata"
+    jip = start_jip(data_dir, extra_env=env)
+    settings = settings_from_env(env, data_dir)
+    engine = make_engine(settings.resolved_database_url)
+    store = make_store(settings)
+    try:
+        yield Site(jip, settings, engine, make_sessionmaker(engine), store)
+    finally:
+        jip.stop()
+        store.close()
+        engine.dispose()

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pydicom
 import pytest
 from dicomweb_client.api import DICOMwebClient
@@ -80,6 +81,7 @@ class Site:
     ct: list[Path]
     compressed: dict[str, Path]
     on_the_wire: dict[str, bytes]  # SOP Instance UID -> dataset bytes storescu sent
+    http: httpx.Client
 
     @property
     def dicomweb(self) -> str:
@@ -107,6 +109,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         client = DICOMwebClient(url=f"{jip.url}/dicomweb")
         sent = {ct[2]: "-R", **{p: COMPRESSED[n] for n, p in compressed.items()}}
         wire = reference_receive(sent, tmp / "reference")
-        yield Site(jip, client, ct, compressed, wire)
+        with httpx.Client(timeout=60) as http:
+            yield Site(jip, client, ct, compressed, wire, http)
     finally:
         jip.stop()

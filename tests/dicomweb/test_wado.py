@@ -3,10 +3,10 @@ httpx for headers, byte identity and bad input."""
 
 from __future__ import annotations
 
+import time
 from io import BytesIO
 from pathlib import Path
 
-import httpx
 import numpy as np
 import pydicom
 import pytest
@@ -14,6 +14,8 @@ from PIL import Image
 
 from tests.dicomweb.conftest import Site
 from tests.dicomweb.parts import split_multipart
+
+pytestmark = pytest.mark.slow  # a real jip up per module
 
 DICOM_TS = 'multipart/related; type="application/dicom"; transfer-syntax=*'
 
@@ -44,7 +46,7 @@ def test_retrieve_study_series_instance_with_dicomweb_client(site: Site) -> None
 def test_retrieved_bytes_identical_to_what_storescu_sent(site: Site, name: str) -> None:
     path = site.ct[2] if name == "ct" else site.compressed[name]
     study, series, sop = uids(path)
-    r = httpx.get(
+    r = site.http.get(
         f"{site.dicomweb}/studies/{study}/series/{series}/instances/{sop}",
         headers={"Accept": DICOM_TS},
     )
@@ -64,7 +66,7 @@ def dataset_bytes_of_bytes(data: bytes) -> bytes:
 
 def test_study_is_streamed_as_multipart_with_one_part_per_instance(site: Site) -> None:
     study = uids(site.ct[0])[0]
-    r = httpx.get(f"{site.dicomweb}/studies/{study}")  # no Accept: as stored
+    r = site.http.get(f"{site.dicomweb}/studies/{study}")  # no Accept: as stored
     assert r.status_code == 200
     parts = split_multipart(r)
     assert len(parts) == 5
@@ -87,10 +89,11 @@ def test_unsupported_transfer_syntax_or_media_type_is_406(site: Site) -> None:
     study, series, sop = uids(site.compressed["SC_rgb_jpeg_dcmtk.dcm"])
     url = f"{site.dicomweb}/studies/{study}/series/{series}/instances/{sop}"
     jpegls = 'multipart/related; type="application/dicom"; transfer-syntax=1.2.840.10008.1.2.4.80'
-    assert httpx.get(url, headers={"Accept": jpegls}).status_code == 406
-    assert httpx.get(url, headers={"Accept": "application/pdf"}).status_code == 406
+    assert site.http.get(url, headers={"Accept": jpegls}).status_code == 406
+    assert site.http.get(url, headers={"Accept": "application/pdf"}).status_code == 406
     assert (
-        httpx.get(url + "/metadata", headers={"Accept": "application/dicom+xml"}).status_code == 406
+        site.http.get(url + "/metadata", headers={"Accept": "application/dicom+xml"}).status_code
+        == 406
     )
 
 
@@ -109,9 +112,17 @@ def test_metadata_with_bulkdata_uris(site: Site) -> None:
     assert data == pydicom.dcmread(site.ct[1]).PixelData
     ds = pydicom.Dataset.from_json(item)  # and the rest is valid DICOM JSON
     assert ds.SeriesInstanceUID == series
-    r = httpx.get(f"{site.dicomweb}/studies/{study}/metadata")
+    r = site.http.get(f"{site.dicomweb}/studies/{study}/metadata")
     assert r.headers["content-type"] == "application/dicom+json"
     assert len(r.json()) == 5
+    # served again from the per-object cache: same document, URIs for this client's host
+    assert len(list((site.jip.data_dir / "metadata").rglob("*.json"))) >= 5
+    again = site.http.get(f"{site.dicomweb}/studies/{study}/metadata")
+    assert again.content == r.content
+    proxied = site.http.get(
+        f"{site.dicomweb}/studies/{study}/metadata", headers={"Host": "viewer.example:8443"}
+    ).json()
+    assert proxied[0]["7FE00010"]["BulkDataURI"].startswith("http://viewer.example:8443/dicomweb/")
 
 
 def test_frames_native_compressed_and_multiframe(site: Site) -> None:
@@ -138,7 +149,7 @@ def test_frames_native_compressed_and_multiframe(site: Site) -> None:
         True,
         True,
     ]
-    r = httpx.get(
+    r = site.http.get(
         f"{site.dicomweb}/studies/{study}/series/{series}/instances/{sop}/frames/3",
         headers={"Accept": 'multipart/related; type="image/jp2"'},
     )
@@ -148,6 +159,29 @@ def test_frames_native_compressed_and_multiframe(site: Site) -> None:
     assert body.rstrip(b"\x00") == pydicom.encaps.get_frame(
         original.PixelData, 2, number_of_frames=10
     ).rstrip(b"\x00")
+
+
+def test_viewer_style_frame_requests(site: Site) -> None:
+    """What OHIF-like viewers send: unquoted type, transfer-syntax=*, lists of choices."""
+    path = site.compressed["SC_rgb_jpeg_dcmtk.dcm"]
+    study, series, sop = uids(path)
+    url = f"{site.dicomweb}/studies/{study}/series/{series}/instances/{sop}/frames/1"
+    r = site.http.get(
+        url,
+        headers={"Accept": "multipart/related; type=application/octet-stream; transfer-syntax=*"},
+    )
+    ((ctype, body),) = split_multipart(r)
+    assert ctype == "image/jpeg; transfer-syntax=1.2.840.10008.1.2.4.50"
+    assert body.startswith(b"\xff\xd8")  # the stored JPEG bitstream, not decoded
+    jls_then_raw = (
+        'multipart/related; type="image/jls"; transfer-syntax=1.2.840.10008.1.2.4.80, '
+        'multipart/related; type="application/octet-stream"'
+    )
+    ((ctype, body),) = split_multipart(site.http.get(url, headers={"Accept": jls_then_raw}))
+    assert ctype == "application/octet-stream; transfer-syntax=1.2.840.10008.1.2.1"
+    assert len(body) == 100 * 100 * 3
+    only_jls = 'multipart/related; type="image/jls"'
+    assert site.http.get(url, headers={"Accept": only_jls}).status_code == 406
 
 
 def _png(data: bytes) -> Image.Image:
@@ -195,12 +229,17 @@ def test_rendered_instance_frame_series_with_window_and_viewport(site: Site) -> 
 
 def test_rendered_multipart_has_one_image_per_instance(site: Site) -> None:
     study, series, _ = uids(site.ct[0])
-    r = httpx.get(
+    r = site.http.get(
         f"{site.dicomweb}/studies/{study}/series/{series}/rendered",
         headers={"Accept": 'multipart/related; type="image/png"'},
     )
     parts = split_multipart(r)
     assert len(parts) == 5 and all(c == "image/png" for c, _ in parts)
+    study_png = site.http.get(
+        f"{site.dicomweb}/studies/{study}/rendered", headers={"Accept": "image/png"}
+    )
+    assert study_png.headers["content-type"] == "image/png"
+    assert _png(study_png.content).size == (32, 32)
 
 
 def test_thumbnails_study_series_instance_and_rest(site: Site) -> None:
@@ -208,30 +247,33 @@ def test_thumbnails_study_series_instance_and_rest(site: Site) -> None:
     base = f"{site.dicomweb}/studies/{study}"
     for url in (
         f"{base}/thumbnail",
+        f"{base}/series/{series}/instances/{sop}/frames/1/thumbnail",
         f"{base}/series/{series}/thumbnail",
         f"{base}/series/{series}/instances/{sop}/thumbnail",
     ):
-        r = httpx.get(url, headers={"Accept": "image/png"})
+        r = site.http.get(url, headers={"Accept": "image/png"})
         assert r.status_code == 200 and r.headers["content-type"] == "image/png", url
         assert _png(r.content).size == (128, 128)  # settings.thumbnail_size
-    r = httpx.get(f"{base}/series/{series}/thumbnail", params={"viewport": "64,64"})
+    r = site.http.get(f"{base}/series/{series}/thumbnail", params={"viewport": "64,64"})
     assert r.headers["content-type"] == "image/jpeg" and _png(r.content).size == (64, 64)
 
-    rest = httpx.get(f"{site.jip.url}/api/v1/series/{series}/thumbnail")
+    rest = site.http.get(f"{site.jip.url}/api/v1/series/{series}/thumbnail")
     assert rest.status_code == 200 and rest.headers["content-type"] == "image/png"
     img = _png(rest.content)
     assert img.size == (128, 128)
     # middle slice (instance 3 of 5) is the one with the largest lesion: compare renderings
     middle = next(p for p in site.ct if pydicom.dcmread(p).InstanceNumber == 3)
     s, se, mid = uids(middle)
-    direct = httpx.get(
+    direct = site.http.get(
         f"{site.dicomweb}/studies/{s}/series/{se}/instances/{mid}/thumbnail",
         headers={"Accept": "image/png"},
     )
     assert direct.content == rest.content
     cached = list((site.jip.data_dir / "thumbnails").rglob(f"{series}-128-*.png"))
     assert len(cached) == 1 and cached[0].read_bytes() == rest.content
-    jpeg = httpx.get(f"{site.jip.url}/api/v1/series/{series}/thumbnail", params={"format": "jpeg"})
+    jpeg = site.http.get(
+        f"{site.jip.url}/api/v1/series/{series}/thumbnail", params={"format": "jpeg"}
+    )
     assert jpeg.headers["content-type"] == "image/jpeg"
 
 
@@ -258,15 +300,26 @@ def test_thumbnails_study_series_instance_and_rest(site: Site) -> None:
 def test_bad_requests_get_clear_4xx(site: Site, path: str, status: int) -> None:
     study, series, sop = uids(site.ct[0])
     url = site.dicomweb + path.format(study=study, series=series, sop=sop)
-    r = httpx.get(url)
+    r = site.http.get(url)
     assert r.status_code == status, r.text
     if status == 400:
         assert r.json()["detail"]
-    assert httpx.get(f"{site.jip.url}/api/v1/health").status_code == 200
+    assert site.http.get(f"{site.jip.url}/api/v1/health").status_code == 200
+
+
+def test_thumbnail_prerendered_when_series_completes(site: Site) -> None:
+    series = uids(site.compressed["SC_rgb_rle.dcm"])[1]  # no test asks for this one
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if list((site.jip.data_dir / "thumbnails").rglob(f"{series}-128-*.png")):
+            break
+        time.sleep(0.2)
+    else:
+        raise AssertionError("no thumbnail rendered on series complete")
 
 
 def test_rest_thumbnail_errors(site: Site) -> None:
     base = f"{site.jip.url}/api/v1/series"
-    assert httpx.get(f"{base}/1.2.3.999/thumbnail").status_code == 404
-    assert httpx.get(f"{base}/abc/thumbnail").status_code == 400
-    assert httpx.get(f"{base}/{uids(site.ct[0])[1]}/thumbnail?format=bmp").status_code == 422
+    assert site.http.get(f"{base}/1.2.3.999/thumbnail").status_code == 404
+    assert site.http.get(f"{base}/abc/thumbnail").status_code == 400
+    assert site.http.get(f"{base}/{uids(site.ct[0])[1]}/thumbnail?format=bmp").status_code == 422

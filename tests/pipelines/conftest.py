@@ -66,3 +66,34 @@ def wait_run(runtime: Runtime, run_id: str, timeout: float = 60) -> str:
 def job_states(runtime: Runtime, run_id: str) -> dict[str, str]:
     with runtime.sessions() as s:
         return {j.series_uid: j.status for j in state.jobs_of(s, run_id)}
+
+
+@pytest.fixture(scope="session")
+def docker_host() -> Iterator[str]:
+    from tests.pipelines.dockerd import running_dockerd
+
+    with running_dockerd() as host:
+        yield host
+
+
+@pytest.fixture(scope="session")
+def algorithm_images(docker_host: str) -> dict[str, str]:
+    """Every repo and test algorithm built into the session's dockerd (cached)."""
+    from jip.pipelines.images import ImageBuilder
+    from jip.pipelines.registry import AlgorithmRegistry
+    from jip.pipelines.runners.docker import DockerRunner
+    from tests.pipelines.dockerd import CACHE
+
+    settings = Settings(docker_host=docker_host)
+    builder = ImageBuilder(DockerRunner(settings), CACHE)
+    registry = AlgorithmRegistry([REPO_ALGORITHMS, TEST_ALGORITHMS])
+    return {a.name: builder.build(a) for a in registry.list()}
+
+
+@pytest.fixture
+def drt(tmp_path: Path, docker_host: str, algorithm_images: dict[str, str]) -> Iterator[Runtime]:
+    """A runtime whose local engine runs algorithms as containers in the test dockerd."""
+    rt = Runtime(pipeline_settings(tmp_path, runner="docker", docker_host=docker_host))
+    rt.pipelines.start()
+    yield rt
+    rt.close()

@@ -84,11 +84,13 @@ def test_filter_save_reload_view(site: JipProcess, tmp_path: Path) -> None:
         page.goto(site.url + "/")
         total = page.get_by_test_id("total")
         total.filter(has_text="5 series").wait_for()
+        assert "Loading JIP" not in page.content()  # the static placeholder was replaced
 
         page.locator('[data-facet="modality"] label', has_text="CT").locator("input").check()
         total.filter(has_text="3 series").wait_for()
         assert "modality=CT" in page.url
         assert page.locator("[data-series-uid]").count() == 3
+        page.locator(".thumb.ok img").first.wait_for()  # a real PNG thumbnail arrived
         assert page.get_by_test_id("count-modality-MR").inner_text() == "2"
 
         page.get_by_role("button", name="Save as cohort").click()
@@ -120,6 +122,9 @@ def test_filter_save_reload_view(site: JipProcess, tmp_path: Path) -> None:
         page.keyboard.press("ArrowUp")
         label.filter(has_text="2 / 5").wait_for()
         assert viewport.get_attribute("data-slice") == "2"
+        # the slice came over WADO-RS and was decoded by dicom-parser into the canvas
+        page.locator('[data-testid="viewport"][data-status="loaded"]').wait_for()
+        assert page.locator(".stage canvas").evaluate("c => c.width") == 32
         page.get_by_test_id("metadata").filter(has_text="InstanceNumber").wait_for()
         page.get_by_role("button", name="CT lung").click()
         page.locator(".corner.tr", has_text="W 1500 L -600").wait_for()

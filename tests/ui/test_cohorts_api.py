@@ -77,3 +77,19 @@ def test_cohort_bad_input(client: TestClient) -> None:
     assert client.get("/api/v1/cohorts/999/export").status_code == 404
     assert client.get("/api/v1/cohorts/1/export", params={"format": "xml"}).status_code == 422
     assert client.delete("/api/v1/cohorts/999").status_code == 404
+
+
+def test_pipeline_resolver_reads_members(client: TestClient, archive: Archive, runtime) -> None:
+    from jip.cohorts import series_uids_for_cohort
+    from jip.errors import NotFoundError
+
+    uid = archive.series_uids["Abdomen"]
+    cid = client.post("/api/v1/cohorts", json={"name": "r", "series_uids": [uid]}).json()["id"]
+    with runtime.sessions() as s:
+        assert series_uids_for_cohort(s, str(cid)) == [uid]
+        for bad in ("999", "x"):
+            try:
+                series_uids_for_cohort(s, bad)
+            except NotFoundError:
+                continue
+            raise AssertionError(f"cohort {bad!r} should not resolve")

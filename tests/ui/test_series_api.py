@@ -105,3 +105,32 @@ def test_series_detail_and_tags(client: TestClient, archive: Archive) -> None:
     assert tags["Modality"] == "CT" and tags["SeriesInstanceUID"] == uid
     assert client.get("/api/v1/series/1.2.3.4").status_code == 404
     assert client.get(f"/api/v1/series/{uid}/instances/1.2.3/tags").status_code == 404
+
+
+def test_index_updates_in_place_and_notices_deletions(
+    client: TestClient, runtime: Runtime, monkeypatch
+) -> None:
+    from sqlalchemy import delete
+
+    from jip.catalog import memindex
+    from jip.cohorts.models import CohortSeries
+    from jip.index.models import Instance, Series
+
+    datasets = list(make_series(SeriesSpec(modality="US", slices=3, size=8, patient_id="P7")))
+    runtime.ingestor.ingest(dataset_bytes(datasets[0]))
+    item = client.get("/api/v1/series", params={"modality": "US"}).json()["items"][0]
+    assert item["num_instances"] == 1
+    for ds in datasets[1:]:
+        runtime.ingestor.ingest(dataset_bytes(ds))
+    item = client.get("/api/v1/series", params={"modality": "US"}).json()["items"][0]
+    assert item["num_instances"] == 3  # the same row, updated
+
+    uid = item["series_uid"]
+    with runtime.sessions() as s:
+        s.execute(delete(CohortSeries).where(CohortSeries.series_uid == uid))
+        s.execute(delete(Instance).where(Instance.series_uid == uid))
+        s.execute(delete(Series).where(Series.series_uid == uid))
+        s.commit()
+    monkeypatch.setattr(memindex, "COUNT_CHECK_SECONDS", 0.0)
+    assert client.get("/api/v1/series", params={"modality": "US"}).json()["total"] == 0
+    assert client.get("/api/v1/facets").json()["total"] == 6

@@ -11,6 +11,8 @@ export function Thumb({ s }: { s: Series }) {
           src={s.thumbnail_url}
           alt={`${s.modality} ${s.description}`}
           loading="lazy"
+          decoding="async"
+          fetchpriority="low"
           onLoad={() => setState("ok")}
           onError={() => setState("failed")}
         />

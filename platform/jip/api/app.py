@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from jip import __version__
+from jip.api.browse_deps import start_series_index
 from jip.api.errors import install_error_handlers
 from jip.api.routes import cohorts, facets, health, series, statistics, studies, ui
 from jip.api.routes import pipelines as pipelines_routes
@@ -29,5 +30,6 @@ def create_app(runtime: Runtime) -> FastAPI:
     for browse in (series.router, facets.router, studies.router, statistics.router):
         app.include_router(browse, prefix="/api/v1")
     app.include_router(cohorts.router, prefix="/api/v1")
+    start_series_index(app, runtime)
     ui.install_ui(app, runtime.settings.ui_dir)
     return app

@@ -2,27 +2,49 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from typing import Annotated
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends, FastAPI, Query, Request
 
 from jip.api.deps import RuntimeDep
 from jip.catalog.filters import SeriesFilter, build_filter
 from jip.catalog.memindex import SeriesIndex
+from jip.runtime import Runtime
+
+log = logging.getLogger(__name__)
 
 _create_lock = threading.Lock()
 
 
-def get_series_index(request: Request, runtime: RuntimeDep) -> SeriesIndex:
-    """One index per app, created on first use and synced with the database per request."""
-    index: SeriesIndex | None = getattr(request.app.state, "series_index", None)
+def _index_of(app: FastAPI, runtime: Runtime) -> SeriesIndex:
+    index: SeriesIndex | None = getattr(app.state, "series_index", None)
     if index is None:
         with _create_lock:
-            index = getattr(request.app.state, "series_index", None)
+            index = getattr(app.state, "series_index", None)
             if index is None:
                 index = SeriesIndex(runtime.engine)
-                request.app.state.series_index = index
+                app.state.series_index = index
+    return index
+
+
+def start_series_index(app: FastAPI, runtime: Runtime) -> None:
+    """Load the index in the background at start-up, so the first gallery page does not
+    pay for it (requests meanwhile wait for the load, then see complete results)."""
+
+    def _load() -> None:
+        try:
+            _index_of(app, runtime).sync()
+        except Exception:  # the first request will retry and report the error
+            log.warning("series index warm-up failed", exc_info=True)
+
+    threading.Thread(target=_load, name="jip-series-index-warmup", daemon=True).start()
+
+
+def get_series_index(request: Request, runtime: RuntimeDep) -> SeriesIndex:
+    """One index per app, synced with the database on every request."""
+    index = _index_of(request.app, runtime)
     index.sync()
     return index
 

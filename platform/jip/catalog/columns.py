@@ -25,6 +25,19 @@ class CodedColumn:
             self.values.append(value)
         return c
 
+    def extend(self, values: tuple[str | None, ...] | list[str | None]) -> None:
+        """Append many rows at once (the bulk path of a full load)."""
+        codes, vocab = self._codes, self.values
+        out = []
+        for v in values:
+            key = v or ""
+            c = codes.get(key)
+            if c is None:
+                c = codes[key] = len(vocab)
+                vocab.append(key)
+            out.append(c)
+        self.data = np.concatenate([self.data, np.array(out, np.int32)])
+
     def lookup(self, value: str) -> int | None:
         return self._codes.get(value)
 

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
+from jip.catalog.memindex import SeriesIndex
 from jip.catalog.schemas import (
     FacetValue,
     InstanceOut,
@@ -205,35 +206,26 @@ def patient_detail(session: Session, patient_id: str) -> PatientDetail:
     )
 
 
-def statistics(session: Session) -> Statistics:
-    """Totals for the site dashboard (counts, bytes, per modality and body part)."""
+def statistics(session: Session, index: SeriesIndex) -> Statistics:
+    """Totals for the site dashboard: series-level figures from the in-memory index,
+    instance count and bytes from one aggregate over the instances table."""
     n_instances, n_bytes = session.execute(
         select(func.count(), func.coalesce(func.sum(Instance.size), 0)).select_from(Instance)
     ).one()
-    by_mod = session.execute(
-        select(Series.modality, func.count(), func.coalesce(func.sum(Series.num_instances), 0))
-        .group_by(Series.modality)
-        .order_by(func.count().desc())
-    ).all()
-    by_body = session.execute(
-        select(Series.body_part, func.count())
-        .group_by(Series.body_part)
-        .order_by(func.count().desc())
-        .limit(50)
-    ).all()
     first, last = session.execute(
         select(func.min(Series.first_received), func.max(Series.last_received))
     ).one()
+    s = index.summary()
     return Statistics(
-        patients=session.scalar(select(func.count()).select_from(Patient)) or 0,
-        studies=session.scalar(select(func.count()).select_from(Study)) or 0,
-        series=sum(int(c) for _, c, _ in by_mod),
+        patients=s.patients,
+        studies=s.studies,
+        series=s.series,
         instances=int(n_instances),
         bytes=int(n_bytes),
         by_modality=[
-            ModalityCount(modality=m, series=int(c), instances=int(i)) for m, c, i in by_mod
+            ModalityCount(modality=m, series=n, instances=i) for m, n, i in s.by_modality
         ],
-        by_body_part=[FacetValue(value=b, count=int(c)) for b, c in by_body],
+        by_body_part=[FacetValue(value=b, count=n) for b, n in s.by_body_part],
         first_received=first.isoformat() if first else None,
         last_received=last.isoformat() if last else None,
     )

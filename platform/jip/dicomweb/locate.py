@@ -30,6 +30,20 @@ class InstanceRef:
     rows: int | None
 
 
+# the columns of InstanceRef, in its field order (the flattened tags are never loaded)
+_COLUMNS = (
+    Instance.study_uid,
+    Instance.series_uid,
+    Instance.sop_instance_uid,
+    Instance.sop_class_uid,
+    Instance.transfer_syntax_uid,
+    Instance.object_key,
+    Instance.number_of_frames,
+    Instance.instance_number,
+    Instance.rows,
+)
+
+
 def check_uids(study: str, series: str | None = None, instance: str | None = None) -> None:
     """400 for anything in a UID position that is not a UID (no path tricks reach the store)."""
     check_uid(study, "Study Instance UID")
@@ -53,9 +67,7 @@ def find_instances(
         row = session.get(Series, series)
         if row is None or row.study_uid != study:
             raise NotFoundError(f"series {series} not found in study {study}")
-    query = select(Instance, Series.series_number).join(
-        Series, Series.series_uid == Instance.series_uid
-    )
+    query = select(*_COLUMNS).join(Series, Series.series_uid == Instance.series_uid)
     query = query.where(Instance.study_uid == study)
     if series is not None:
         query = query.where(Instance.series_uid == series)
@@ -67,7 +79,7 @@ def find_instances(
         Instance.instance_number,
         Instance.sop_instance_uid,
     )
-    refs = [_ref(row) for row, _ in session.execute(query)]
+    refs = [InstanceRef(*row) for row in session.execute(query)]
     if not refs:
         if instance is not None:
             raise NotFoundError(f"instance {instance} not found in series {series}")
@@ -82,17 +94,3 @@ def middle(refs: Sequence[InstanceRef]) -> InstanceRef:
         key=lambda r: (r.instance_number is None, r.instance_number or 0, r.sop_instance_uid),
     )
     return ordered[len(ordered) // 2]
-
-
-def _ref(row: Instance) -> InstanceRef:
-    return InstanceRef(
-        study_uid=row.study_uid,
-        series_uid=row.series_uid,
-        sop_instance_uid=row.sop_instance_uid,
-        sop_class_uid=row.sop_class_uid,
-        transfer_syntax_uid=row.transfer_syntax_uid,
-        object_key=row.object_key,
-        number_of_frames=row.number_of_frames,
-        instance_number=row.instance_number,
-        rows=row.rows,
-    )

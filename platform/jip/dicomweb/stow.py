@@ -113,11 +113,12 @@ def store_part(runtime: Runtime, part: Part, study: str | None) -> PartResult:
         mime = parse_media_type(part.content_type).mime if _parsable(part.content_type) else "?"
         if mime != "application/dicom":
             return _fail(result, CANNOT_UNDERSTAND, f"part media type {part.content_type!r}")
-    _peek(part.body, result)
+    data = with_preamble(part.body)
+    _peek(data, result)
     if study is not None and result.study_uid and result.study_uid != study:
         return _fail(result, STUDY_MISMATCH, f"instance belongs to study {result.study_uid}")
     try:
-        ingested = runtime.ingestor.ingest(part.body)
+        ingested = runtime.ingestor.ingest(data)
     except DicomError as exc:
         return _fail(result, CANNOT_UNDERSTAND, exc.message)
     except StorageError as exc:
@@ -134,6 +135,15 @@ def store_part(runtime: Runtime, part: Part, study: str | None) -> PartResult:
         result.warning = ELEMENTS_DISCARDED
         result.reason = "instance already stored with other content; first copy kept"
     return result
+
+
+def with_preamble(data: bytes) -> bytes:
+    """Part 10 bytes as received; some clients (pydicom's dcmwrite of an in-memory
+    dataset, as dicomweb-client does) omit the 128-byte preamble and "DICM" but do send
+    the file meta group: those get a zero preamble and the prefix, nothing else."""
+    if data[128:132] != b"DICM" and data[:2] == b"\x02\x00" and data[4:6].isalpha():
+        return bytes(128) + b"DICM" + data
+    return data
 
 
 def _parsable(text: str) -> bool:

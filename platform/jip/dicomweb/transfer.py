@@ -116,11 +116,15 @@ def transcode(data: bytes, target: str) -> bytes:
     ds.file_meta.TransferSyntaxUID = UID(target)
     buf = BytesIO()
     try:
-        ds.save_as(
+        pydicom.dcmwrite(
             buf,
-            enforce_file_format=True,
+            ds,
+            # big endian -> little needs force_encoding, which pydicom only allows
+            # without enforce_file_format (ds was read from a file: preamble and meta stay)
+            enforce_file_format=src != ExplicitVRBigEndian,
             implicit_vr=target == ImplicitVRLittleEndian,
             little_endian=True,
+            force_encoding=src == ExplicitVRBigEndian,
         )
     except Exception as exc:
         raise StorageError(f"cannot re-encode object as {target}: {exc}") from exc

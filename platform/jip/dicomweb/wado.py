@@ -7,7 +7,6 @@ by one. Rendered images and thumbnails live in rendered.py.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterator
 from io import BytesIO
@@ -19,7 +18,7 @@ from pydicom.dataset import Dataset
 from pydicom.uid import ExplicitVRBigEndian
 
 from jip.api.deps import RuntimeDep, SessionDep
-from jip.dicomweb.dicomjson import find_bulk_element, to_json
+from jip.dicomweb.dicomjson import find_bulk_element
 from jip.dicomweb.frames import (
     OCTET,
     choose_frame_encoding,
@@ -29,6 +28,7 @@ from jip.dicomweb.frames import (
     parse_frame_list,
 )
 from jip.dicomweb.locate import InstanceRef, find_instances
+from jip.dicomweb.metadata import instance_json
 from jip.dicomweb.multipart import (
     MediaRange,
     multipart_content_type,
@@ -173,8 +173,7 @@ def _metadata(request: Request, runtime: Runtime, refs: list[InstanceRef]) -> Re
     def body() -> Iterator[bytes]:
         yield b"["
         for i, ref in enumerate(refs):
-            doc = to_json(load(runtime, ref), instance_url(request, ref), ref.transfer_syntax_uid)
-            yield (b"," if i else b"") + json.dumps(doc, separators=(",", ":")).encode()
+            yield (b"," if i else b"") + instance_json(runtime, ref, instance_url(request, ref))
         yield b"]"
 
     return StreamingResponse(_logged(body()), media_type=DICOM_JSON)

@@ -87,7 +87,8 @@ def _date_time(column: Any, text: str, vr: str, what: str) -> Any:
         _check(text, vr, what)
         return column == text
     if text.count("-") != 1:
-        raise InvalidInputError(f"{what}: {text!r} is not a valid range")
+        fmt = {"DA": "YYYYMMDD", "TM": "HHMMSS"}.get(vr, "YYYYMMDDHHMMSS")
+        raise InvalidInputError(f"{what}: {text!r} is not a valid range ({fmt}-{fmt})")
     low, high = (s.strip() for s in text.split("-"))
     if not low and not high:
         raise InvalidInputError(f"{what}: a range needs at least one end")

@@ -145,17 +145,28 @@ def next_queued_jobs(sessions: Sessions, engine: str, limit: int) -> list[str]:
 
 
 def set_job(sessions: Sessions, job_id: str, **values: Any) -> None:
-    """Update a job unless it was cancelled meanwhile; refresh its run's status."""
+    """Update a job and refresh its run's status, in one commit. A status change never
+    overwrites ``cancelled`` (except back to ``queued``): the check is in the UPDATE
+    itself, so a cancel from another process cannot be lost to a stale read.
+    ``_results=(delete_stmt, rows)`` replaces the job's results if the status applied."""
+    results = values.pop("_results", None)
+    status = values.pop("status", None)
     with sessions() as s:
-        job = get_job(s, job_id)
-        if job.status == JobStatus.CANCELLED and values.get("status") != JobStatus.QUEUED:
-            values = {k: v for k, v in values.items() if k != "status"}
-        for k, v in values.items():
-            setattr(job, k, v)
-        if values.get("status") in FINAL_JOB_STATES:
-            job.finished_at = utcnow()
-        if "status" in values:
-            _refresh(s, job.run_id)
+        run_id = s.scalar(select(PipelineJob.run_id).where(PipelineJob.id == job_id))
+        if run_id is None:
+            raise NotFoundError(f"no job {job_id!r}")
+        if values:
+            s.execute(update(PipelineJob).where(PipelineJob.id == job_id).values(**values))
+        if status is not None:
+            extra = {"finished_at": utcnow()} if status in FINAL_JOB_STATES else {}
+            q = update(PipelineJob).where(PipelineJob.id == job_id)
+            if status != JobStatus.QUEUED:
+                q = q.where(PipelineJob.status != JobStatus.CANCELLED)
+            res = s.execute(q.values(status=status, **extra))
+            if getattr(res, "rowcount", 0) == 1 and results is not None:
+                s.execute(results[0])
+                s.add_all(results[1])
+            _refresh(s, run_id)
         s.commit()
 
 
@@ -188,23 +199,27 @@ def _refresh(s: Session, run_id: str) -> str:
     total = sum(counts.values())
     active = sum(counts.get(st, 0) for st in ACTIVE_JOB_STATES)
     done = sum(counts.get(st, 0) for st in FINAL_JOB_STATES)
-    if run.status == RunStatus.CANCELLED:
-        status = RunStatus.CANCELLED
-    elif total and done == total:
+    if total and done == total:
         ok = counts.get(JobStatus.SUCCEEDED, 0) == total
         status = RunStatus.SUCCEEDED if ok else RunStatus.FAILED
     elif active or done:
         status = RunStatus.RUNNING
     else:
         status = RunStatus.QUEUED
+    values: dict[str, Any] = {"status": status}
     if status == RunStatus.RUNNING and run.started_at is None:
-        run.started_at = utcnow()
+        values["started_at"] = utcnow()
     if status in (RunStatus.SUCCEEDED, RunStatus.FAILED) and run.finished_at is None:
-        run.finished_at = utcnow()
+        values["finished_at"] = utcnow()
     if status in (RunStatus.QUEUED, RunStatus.RUNNING):
-        run.finished_at = None
-    run.status = status
-    return status
+        values["finished_at"] = None
+    res = s.execute(
+        update(PipelineRun)
+        .where(PipelineRun.id == run_id, PipelineRun.status != RunStatus.CANCELLED)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return status if getattr(res, "rowcount", 0) == 1 else RunStatus.CANCELLED
 
 
 def cancel_run(sessions: Sessions, run_id: str) -> list[str]:
