@@ -11,6 +11,10 @@ uncompressed one, is the instance decoded and converted by pynetdicom as usual.
 A ``StoredInstance`` deliberately has no SOP Class UID element: were it ever handed to
 pynetdicom's own ``send_c_store`` that raises and the sub-operation counts as failed,
 so a stored object can never go out half-encoded.
+
+``send_stored`` mirrors ``Association.send_c_store`` and so uses a few pynetdicom
+internals (reactor checkpoint, DIMSE queue, status check): pynetdicom is pinned, and
+``tests/dimse`` fail loudly if an upgrade changes them.
 """
 
 from __future__ import annotations
