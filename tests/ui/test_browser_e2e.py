@@ -169,3 +169,17 @@ def test_cohort_page_export_remove_delete(site: JipProcess) -> None:
         page.get_by_role("button", name="Delete cohort").click()
         page.wait_for_url(f"{site.url}/cohorts")
         assert httpx.get(f"{site.url}/api/v1/cohorts/{cid}").status_code == 404
+
+
+def test_studies_list_and_patient_timeline(site: JipProcess) -> None:
+    with chromium_page() as page:
+        page.goto(site.url + "/studies")
+        page.get_by_test_id("study-total").filter(has_text="5 studies").wait_for()
+        page.locator('input[name="q"]').fill("E2E3")
+        page.get_by_role("button", name="Search").click()
+        page.get_by_test_id("study-total").filter(has_text="2 studies").wait_for()
+        assert "q=E2E3" in page.url
+        page.get_by_role("link", name="E2E3").first.click()
+        timeline = page.get_by_test_id("timeline")
+        timeline.wait_for()
+        assert timeline.locator(":scope > li").count() == 2
