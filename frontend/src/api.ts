@@ -170,6 +170,10 @@ export const api = {
   seriesDetail: (uid: string) => request<SeriesDetail>(`/api/v1/series/${enc(uid)}`),
   tags: (series: string, sop: string) =>
     request<Record<string, unknown>>(`/api/v1/series/${enc(series)}/instances/${enc(sop)}/tags`),
+  studies: (qs: string) =>
+    request<{ total: number; limit: number; offset: number; items: Study[] }>(
+      `/api/v1/studies?${qs}`,
+    ),
   study: (uid: string) => request<StudyDetail>(`/api/v1/studies/${enc(uid)}`),
   patient: (id: string) => request<Patient>(`/api/v1/patients/${enc(id)}`),
   statistics: () => request<Statistics>("/api/v1/statistics"),

@@ -4,6 +4,7 @@ import { api, type Statistics } from "./api";
 import { Empty, ErrorBox } from "./components/States";
 import { CohortDetail, CohortList } from "./pages/Cohorts";
 import { Gallery } from "./pages/Gallery";
+import { StudyList } from "./pages/Studies";
 import { PatientPage, StudyPage } from "./pages/StudyPatient";
 import { Viewer } from "./pages/Viewer";
 import { onLinkClick, useLocation } from "./router";
@@ -13,6 +14,7 @@ function route(path: string, search: string) {
   let m: RegExpMatchArray | null;
   if (path === "/" || path === "") return <Gallery search={search} />;
   if (path === "/cohorts") return <CohortList />;
+  if (path === "/studies") return <StudyList search={search} />;
   if ((m = path.match(/^\/cohorts\/(\d+)$/))) return <CohortDetail id={Number(m[1])} />;
   if ((m = path.match(/^\/series\/([^/]+)$/))) return <Viewer uid={decodeURIComponent(m[1])} />;
   if ((m = path.match(/^\/studies\/([^/]+)$/))) return <StudyPage uid={decodeURIComponent(m[1])} />;
@@ -55,6 +57,9 @@ function App() {
         </a>
         <a href="/" class={path === "/" ? "active" : ""}>
           Gallery
+        </a>
+        <a href="/studies" class={path.startsWith("/studies") ? "active" : ""}>
+          Studies
         </a>
         <a href="/cohorts" class={path.startsWith("/cohorts") ? "active" : ""}>
           Cohorts

@@ -145,3 +145,41 @@ def test_server_error_is_shown_not_blank(site: JipProcess) -> None:
         assert page.get_by_role("button", name="Retry").is_visible()
         page.goto(site.url + "/patients/NOBODY")
         page.get_by_test_id("error").filter(has_text="no patient").wait_for()
+
+
+def test_cohort_page_export_remove_delete(site: JipProcess) -> None:
+    uids = [s["series_uid"] for s in httpx.get(f"{site.url}/api/v1/series").json()["items"]]
+    r = httpx.post(f"{site.url}/api/v1/cohorts", json={"name": "E2E pick", "series_uids": uids[:2]})
+    cid = r.json()["id"]
+    with chromium_page() as page:
+        page.goto(f"{site.url}/cohorts/{cid}")
+        page.get_by_role("heading", name="E2E pick").wait_for()
+        with page.expect_download() as dl:
+            page.get_by_role("link", name="Export CSV").click()
+        csv_text = Path(dl.value.path()).read_text()
+        assert csv_text.splitlines()[0].startswith("series_uid,") and uids[0] in csv_text
+        page.get_by_role("button", name="Remove").first.click()
+        page.locator("p.muted", has_text="1 series").wait_for()
+
+        page.once("dialog", lambda d: d.dismiss())  # "no": nothing happens
+        page.get_by_role("button", name="Delete cohort").click()
+        page.wait_for_timeout(300)
+        assert httpx.get(f"{site.url}/api/v1/cohorts/{cid}").status_code == 200
+        page.once("dialog", lambda d: d.accept())
+        page.get_by_role("button", name="Delete cohort").click()
+        page.wait_for_url(f"{site.url}/cohorts")
+        assert httpx.get(f"{site.url}/api/v1/cohorts/{cid}").status_code == 404
+
+
+def test_studies_list_and_patient_timeline(site: JipProcess) -> None:
+    with chromium_page() as page:
+        page.goto(site.url + "/studies")
+        page.get_by_test_id("study-total").filter(has_text="5 studies").wait_for()
+        page.locator('input[name="q"]').fill("E2E3")
+        page.get_by_role("button", name="Search").click()
+        page.get_by_test_id("study-total").filter(has_text="2 studies").wait_for()
+        assert "q=E2E3" in page.url
+        page.get_by_role("link", name="E2E3").first.click()
+        timeline = page.get_by_test_id("timeline")
+        timeline.wait_for()
+        assert timeline.locator(":scope > li").count() == 2

@@ -61,3 +61,22 @@ def test_ui_fallback_and_json_404(runtime: Runtime, tmp_path: Path) -> None:
     with TestClient(create_app(runtime)) as c:
         r = c.get("/")
         assert r.status_code == 503 and "make ui" in r.text
+
+
+def test_openapi_documents_the_browse_api(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+    paths = spec["paths"]
+    for p in (
+        "/api/v1/series",
+        "/api/v1/facets",
+        "/api/v1/studies/{study_uid}",
+        "/api/v1/patients/{patient_id}",
+        "/api/v1/statistics",
+        "/api/v1/cohorts",
+        "/api/v1/cohorts/{cohort_id}/export",
+    ):
+        assert p in paths, p
+    params = {x["name"] for x in paths["/api/v1/series"]["get"]["parameters"]}
+    assert {"modality", "date_from", "age_min", "thickness_max", "q", "sort", "limit"} <= params
+    ok = paths["/api/v1/series"]["get"]["responses"]["200"]["content"]["application/json"]
+    assert ok["schema"]["$ref"].endswith("/SeriesPage")
