@@ -22,6 +22,7 @@ from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowException
 
 STEPS = ("prepare", "run", "store")
+KILL_GRACE_SECONDS = 10
 
 
 def resolve_jip_bin(explicit: str | None, conf: Mapping[str, Any]) -> str:
@@ -77,25 +78,41 @@ class JipStepOperator(BaseOperator):
         cmd = [resolve_jip_bin(self.jip_bin, conf), "pipeline", "step", self.step, "--job", job_id]
         self.log.info("running %s", " ".join(cmd))
         try:
-            proc = subprocess.run(
+            self._proc = subprocess.Popen(
                 cmd,
                 env=step_env(conf.get("jip_env")),
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
                 text=True,
-                timeout=self.step_timeout,
-                check=False,
             )
+        except OSError as exc:
+            raise AirflowException(f"cannot start {cmd[0]}: {exc}") from exc
+        try:
+            output, _ = self._proc.communicate(timeout=self.step_timeout)
         except subprocess.TimeoutExpired as exc:
+            self.on_kill()
             raise AirflowException(
                 f"jip step {self.step} for job {job_id} timed out after {exc.timeout} s"
             ) from exc
-        except OSError as exc:
-            raise AirflowException(f"cannot start {cmd[0]}: {exc}") from exc
-        for line in proc.stdout.splitlines():
+        except BaseException:  # task killed (DAG run failed, timeout): let jip clean up
+            self.on_kill()
+            raise
+        for line in output.splitlines():
             self.log.info("%s", line)
-        if proc.returncode != 0:
+        if self._proc.returncode != 0:
             raise AirflowException(
-                f"jip step {self.step} for job {job_id} exited with {proc.returncode}"
+                f"jip step {self.step} for job {job_id} exited with {self._proc.returncode}"
             )
         return job_id
+
+    def on_kill(self) -> None:
+        """SIGTERM first, so the step can stop its algorithm; SIGKILL after a grace time."""
+        proc: subprocess.Popen[str] | None = getattr(self, "_proc", None)
+        if proc is None or proc.poll() is not None:
+            return
+        proc.terminate()
+        try:
+            proc.wait(KILL_GRACE_SECONDS)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

@@ -1,7 +1,7 @@
 import { render } from "preact";
-import { useEffect, useState } from "preact/hooks";
+import { useErrorBoundary, useEffect, useState } from "preact/hooks";
 import { api, type Statistics } from "./api";
-import { Empty } from "./components/States";
+import { Empty, ErrorBox } from "./components/States";
 import { CohortDetail, CohortList } from "./pages/Cohorts";
 import { Gallery } from "./pages/Gallery";
 import { PatientPage, StudyPage } from "./pages/StudyPatient";
@@ -38,6 +38,13 @@ function Totals() {
   );
 }
 
+/** A page that throws while rendering shows the error, never a blank screen. */
+function Page({ path, search }: { path: string; search: string }) {
+  const [error, reset] = useErrorBoundary();
+  if (error) return <ErrorBox error={error} retry={reset} />;
+  return route(path, search);
+}
+
 function App() {
   const { path, search } = useLocation();
   return (
@@ -58,9 +65,11 @@ function App() {
           API
         </a>
       </nav>
-      {route(path, search)}
+      <Page key={path} path={path} search={search} />
     </div>
   );
 }
 
-render(<App />, document.getElementById("app")!);
+const root = document.getElementById("app")!;
+root.textContent = ""; // drop the static "Loading JIP" placeholder of index.html
+render(<App />, root);

@@ -58,6 +58,9 @@ class Runtime:
         return describe_backends(self.settings)
 
     def start_background(self) -> None:
+        from jip.thumbnails import prerender_on_complete
+
+        prerender_on_complete(self)  # thumbnails ready before the UI asks (wado)
         self.series_events.start()
         self.pipelines.start()
 

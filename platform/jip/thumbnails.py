@@ -7,6 +7,8 @@ series that grows gets a fresh thumbnail and stale ones are never served.
 from __future__ import annotations
 
 import contextlib
+import logging
+from concurrent.futures import ThreadPoolExecutor
 from io import BytesIO
 from pathlib import Path
 
@@ -20,6 +22,7 @@ from jip.index.models import Series
 from jip.render import ImageFormat, NotRenderableError, Viewport, render
 from jip.runtime import Runtime
 
+log = logging.getLogger(__name__)
 _EXT: dict[ImageFormat, str] = {"png": "png", "jpeg": "jpg", "gif": "gif"}
 
 
@@ -74,3 +77,23 @@ def _replace_cached(path: Path, data: bytes) -> None:
         with contextlib.suppress(OSError):
             old.unlink()
     diskcache.write_atomic(path, data)
+
+
+def prerender_on_complete(runtime: Runtime) -> None:
+    """Render each series' default thumbnail when its "series complete" event fires, on a
+    thread of its own so pipeline triggers on the same event never wait for it."""
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jip-thumbnails")
+
+    def render_one(series_uid: str) -> None:
+        try:
+            series_thumbnail(runtime, series_uid)
+        except (NotRenderableError, NotFoundError):
+            pass  # no images (SR, SEG without pixels...) or already gone
+        except Exception:
+            log.exception("thumbnail pre-render failed for %s", series_uid)
+
+    def listener(series_uid: str) -> None:
+        with contextlib.suppress(RuntimeError):  # pool shut down at interpreter exit
+            pool.submit(render_one, series_uid)
+
+    runtime.series_events.subscribe(listener)

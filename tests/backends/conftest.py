@@ -103,12 +103,16 @@ class Site:
             return list(s.scalars(select(Instance)))
 
 
-@pytest.fixture
-def combo_site(combo_env: dict[str, str], tmp_path: Path) -> Iterator[Site]:
-    """``jip up`` started against the combo's backends."""
-    data_dir = tmp_path / "jipdata"
-    jip = start_jip(data_dir, extra_env=combo_env)
-    settings = settings_from_env(combo_env, data_dir)
+@pytest.fixture(scope="session", params=COMBOS)
+def combo_site(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Site]:
+    """``jip up`` started against the combo's backends, one per combo for the whole
+    session (starting it is the slow part): tests using it check relative changes."""
+    env = backend_env(request.param, request)
+    data_dir = tmp_path_factory.mktemp("site") / "jipdata"
+    jip = start_jip(data_dir, extra_env=env)
+    settings = settings_from_env(env, data_dir)
     engine = make_engine(settings.resolved_database_url)
     store = make_store(settings)
     try:

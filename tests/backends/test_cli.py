@@ -5,14 +5,15 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+from io import BytesIO
 from pathlib import Path
 
 import pydicom
 from pydicom.data import get_testdata_file
 
 from jip.synthetic import SeriesSpec, dataset_bytes, make_series, write_series
-from tests.backends.conftest import settings_from_env
-from tests.conftest import BIN, JipProcess, free_port
+from tests.backends.conftest import Site, settings_from_env
+from tests.conftest import BIN, free_port
 from tests.servers import S3Server
 
 JIP = str(BIN / "jip")
@@ -81,17 +82,15 @@ def test_import_and_status_on_each_backend(combo_env: dict[str, str], tmp_path: 
     assert status["running"] is False and status["index_error"] == ""
     settings = settings_from_env(env, tmp_path / "data")
     assert status["backends"]["store"].startswith(settings.store_backend)
-    human = run_jip("status", env=env)
-    assert human.returncode == 0 and "instances" in human.stdout and "running" in human.stdout
 
 
-def test_import_into_unreachable_store_fails_with_exit_1(
+def test_import_into_misconfigured_store_fails_with_exit_1(
     s3_server: S3Server, tmp_path: Path
 ) -> None:
     """A store error is a site problem, not a bad file: reported as failed, exit code 1."""
     folder = tmp_path / "in"
     write_series(SeriesSpec(slices=2, size=16), folder)
-    env = s3_server.env("jip-unreachable")
+    env = s3_server.env("jip-misconfigured")
     env.update(JIP_DATA_DIR=str(tmp_path / "data"), JIP_S3_SECRET_KEY="wrong-secret")
     r = run_jip("import", str(folder), env=env)
     assert r.returncode == 1
@@ -99,7 +98,9 @@ def test_import_into_unreachable_store_fails_with_exit_1(
     assert "Traceback" not in r.stderr
 
 
-def test_echo_send_status_against_running_site(jip: JipProcess, tmp_path: Path) -> None:
+def test_echo_send_status_against_running_site(combo_site: Site, tmp_path: Path) -> None:
+    jip, site = combo_site.jip, combo_site
+    before, keys_before = site.counts()["instances"], set(site.store.keys())
     port = str(jip.dicom_port)
     r = run_jip("echo", "--port", port)
     assert r.returncode == 0 and "C-ECHO ok" in r.stderr, r.stderr
@@ -118,8 +119,9 @@ def test_echo_send_status_against_running_site(jip: JipProcess, tmp_path: Path) 
     assert "sent 4" in r.stderr and "skipped 1" in r.stderr and "failed 0" in r.stderr
 
     # compressed object sent unchanged (no transcoding on the way)
-    stored = [pydicom.dcmread(p) for p in (jip.data_dir / "objects").glob("??/??/*")]
-    assert len(stored) == len(series) + 1
+    new_keys = set(site.store.keys()) - keys_before
+    assert len(new_keys) == len(series) + 1
+    stored = [pydicom.dcmread(BytesIO(site.store.get(k))) for k in new_keys]
     original = pydicom.dcmread(j2k)
     [copy] = [d for d in stored if d.SOPInstanceUID == original.SOPInstanceUID]
     assert copy.file_meta.TransferSyntaxUID == original.file_meta.TransferSyntaxUID
@@ -136,4 +138,6 @@ def test_echo_send_status_against_running_site(jip: JipProcess, tmp_path: Path) 
     assert status["running"] is True
     assert status["listening"]["dicom"] == f"JIP@127.0.0.1:{jip.dicom_port}"
     assert status["listening"]["http"] == f"{jip.url}/"
-    assert status["counts"]["instances"] == 4
+    assert status["counts"]["instances"] == before + 4
+    human = run_jip("status", env=jip.env)
+    assert human.returncode == 0 and "instances" in human.stdout and "yes" in human.stdout

@@ -182,7 +182,8 @@ def test_malformed_requests(
 
 def test_part_with_other_media_type_fails_alone(jip: JipProcess, http: httpx.Client) -> None:
     ds = series(1)[0]
-    payload = body(dataset_bytes(ds)).replace(f"--{BOUNDARY}--".encode(), b"")
+    payload = body(dataset_bytes(ds)).replace(f"\r\n--{BOUNDARY}--\r\n".encode(), b"")
+    payload += b"\r\n"
     payload += f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\n\r\n\xff\xd8\r\n--{BOUNDARY}--".encode(
         "latin-1"
     )

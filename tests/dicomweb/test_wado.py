@@ -3,6 +3,7 @@ httpx for headers, byte identity and bad input."""
 
 from __future__ import annotations
 
+import time
 from io import BytesIO
 from pathlib import Path
 
@@ -160,6 +161,29 @@ def test_frames_native_compressed_and_multiframe(site: Site) -> None:
     ).rstrip(b"\x00")
 
 
+def test_viewer_style_frame_requests(site: Site) -> None:
+    """What OHIF-like viewers send: unquoted type, transfer-syntax=*, lists of choices."""
+    path = site.compressed["SC_rgb_jpeg_dcmtk.dcm"]
+    study, series, sop = uids(path)
+    url = f"{site.dicomweb}/studies/{study}/series/{series}/instances/{sop}/frames/1"
+    r = site.http.get(
+        url,
+        headers={"Accept": "multipart/related; type=application/octet-stream; transfer-syntax=*"},
+    )
+    ((ctype, body),) = split_multipart(r)
+    assert ctype == "image/jpeg; transfer-syntax=1.2.840.10008.1.2.4.50"
+    assert body.startswith(b"\xff\xd8")  # the stored JPEG bitstream, not decoded
+    jls_then_raw = (
+        'multipart/related; type="image/jls"; transfer-syntax=1.2.840.10008.1.2.4.80, '
+        'multipart/related; type="application/octet-stream"'
+    )
+    ((ctype, body),) = split_multipart(site.http.get(url, headers={"Accept": jls_then_raw}))
+    assert ctype == "application/octet-stream; transfer-syntax=1.2.840.10008.1.2.1"
+    assert len(body) == 100 * 100 * 3
+    only_jls = 'multipart/related; type="image/jls"'
+    assert site.http.get(url, headers={"Accept": only_jls}).status_code == 406
+
+
 def _png(data: bytes) -> Image.Image:
     img = Image.open(BytesIO(data))
     img.load()
@@ -211,6 +235,11 @@ def test_rendered_multipart_has_one_image_per_instance(site: Site) -> None:
     )
     parts = split_multipart(r)
     assert len(parts) == 5 and all(c == "image/png" for c, _ in parts)
+    study_png = site.http.get(
+        f"{site.dicomweb}/studies/{study}/rendered", headers={"Accept": "image/png"}
+    )
+    assert study_png.headers["content-type"] == "image/png"
+    assert _png(study_png.content).size == (32, 32)
 
 
 def test_thumbnails_study_series_instance_and_rest(site: Site) -> None:
@@ -218,6 +247,7 @@ def test_thumbnails_study_series_instance_and_rest(site: Site) -> None:
     base = f"{site.dicomweb}/studies/{study}"
     for url in (
         f"{base}/thumbnail",
+        f"{base}/series/{series}/instances/{sop}/frames/1/thumbnail",
         f"{base}/series/{series}/thumbnail",
         f"{base}/series/{series}/instances/{sop}/thumbnail",
     ):
@@ -275,6 +305,17 @@ def test_bad_requests_get_clear_4xx(site: Site, path: str, status: int) -> None:
     if status == 400:
         assert r.json()["detail"]
     assert site.http.get(f"{site.jip.url}/api/v1/health").status_code == 200
+
+
+def test_thumbnail_prerendered_when_series_completes(site: Site) -> None:
+    series = uids(site.compressed["SC_rgb_rle.dcm"])[1]  # no test asks for this one
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if list((site.jip.data_dir / "thumbnails").rglob(f"{series}-128-*.png")):
+            break
+        time.sleep(0.2)
+    else:
+        raise AssertionError("no thumbnail rendered on series complete")
 
 
 def test_rest_thumbnail_errors(site: Site) -> None:

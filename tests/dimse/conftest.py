@@ -21,6 +21,7 @@ from jip.dicom.server import start_dicom_server
 from jip.runtime import Runtime
 from jip.synthetic import SeriesSpec, write_series
 from tests.conftest import JipProcess, free_port, start_jip, tool_env
+from tests.orthanc import OrthancServer, start_orthanc
 
 STORESCP_AET = "STORESCP"
 # calling AE titles ``jip_loaded`` admits: dcmtk's defaults plus the movescu tests' one
@@ -236,3 +237,32 @@ def make_settings(tmp: Path, **overrides: object) -> Settings:
 def ingest_files(runtime: Runtime, files: list[Path]) -> None:
     for f in files:
         runtime.ingestor.ingest(f.read_bytes())
+
+
+@dataclass
+class Site:
+    orthanc: OrthancServer
+    jip: JipProcess
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory, corpus: Corpus) -> Iterator[Site]:
+    """Orthanc (knows JIP as modality) loaded with the corpus, and a JIP that knows
+    Orthanc as peer ORTHANC."""
+    jip_port = free_port()
+    orthanc = start_orthanc(
+        tmp_path_factory.mktemp("orthanc"), modalities={"JIP": ("JIP", "127.0.0.1", jip_port)}
+    )
+    try:
+        storescu(orthanc.dicom_port, list(corpus.files.values()), aet=orthanc.aet)
+        assert orthanc.instance_count() == len(corpus.files)
+        peers = {"ORTHANC": {"ae_title": orthanc.aet, "host": "127.0.0.1",
+                             "port": orthanc.dicom_port}}
+        jip = start_jip(tmp_path_factory.mktemp("jip") / "data", dicom_port=jip_port,
+                        extra_env={"JIP_PEERS": json.dumps(peers)})
+        try:
+            yield Site(orthanc, jip)
+        finally:
+            jip.stop()
+    finally:
+        orthanc.stop()

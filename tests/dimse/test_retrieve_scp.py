@@ -249,3 +249,38 @@ def test_identifier_naming_nothing_is_refused_not_crashed(jip: Listener) -> None
     rsp = list(assoc.send_c_get(q, StudyRootQueryRetrieveInformationModelGet))
     assoc.release()
     assert [s.Status for s, _ in rsp] == [0xC413]
+
+
+def test_pacs_move_ctrl_c_sends_c_cancel(
+    jip: Listener, series: list[Path], slow_scp: SlowStoreSCP
+) -> None:
+    """``jip pacs retrieve`` interrupted: the SCU cancels, here with JIP as the PACS."""
+    from jip.dicom.pacs import MoveCancelled, MoveProgress, MoveTarget, move
+
+    def interrupt(p: MoveProgress) -> None:
+        if p.status == 0xFF00:
+            raise KeyboardInterrupt
+
+    pacs = DicomPeer(ae_title="JIP", host="127.0.0.1", port=jip.port)
+    study = str(pydicom.dcmread(series[0]).StudyInstanceUID)
+    with pytest.raises(MoveCancelled) as info:
+        move(pacs, [MoveTarget(study)], destination="SLOWSCP", calling="TESTSCU",
+             on_progress=interrupt)
+    (progress,) = info.value.report.moves
+    assert progress.status == 0xFE00
+    assert progress.completed < len(series) and progress.remaining > 0
+
+
+def test_move_to_destination_that_is_down_fails_cleanly(
+    tmp_path: Path, series: list[Path]
+) -> None:
+    down = DicomPeer(ae_title="DOWN", host="127.0.0.1", port=free_port())  # nobody listens
+    # the peer is configured under an alias: the called AE must be the peer's AE title
+    settings = make_settings(tmp_path / "d", peers={"ALIAS": down})
+    with listening(settings) as jip:
+        ingest_files(jip.runtime, series[:2])
+        assoc = _scu(jip.port, StudyRootQueryRetrieveInformationModelMove)
+        rsp = list(assoc.send_c_move(_study_query(series), "ALIAS",
+                                     StudyRootQueryRetrieveInformationModelMove))
+        assoc.release()
+    assert [s.Status for s, _ in rsp] == [0xA801]

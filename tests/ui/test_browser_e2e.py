@@ -84,6 +84,7 @@ def test_filter_save_reload_view(site: JipProcess, tmp_path: Path) -> None:
         page.goto(site.url + "/")
         total = page.get_by_test_id("total")
         total.filter(has_text="5 series").wait_for()
+        assert "Loading JIP" not in page.content()  # the static placeholder was replaced
 
         page.locator('[data-facet="modality"] label', has_text="CT").locator("input").check()
         total.filter(has_text="3 series").wait_for()

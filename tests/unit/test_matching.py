@@ -3,6 +3,7 @@ ingest path (parse -> record_instance)."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -18,6 +19,7 @@ from jip.index.db import make_engine, make_sessionmaker, migrate
 from jip.index.records import record_instance
 from jip.index.search import SearchRequest, search
 from jip.synthetic import SeriesSpec, dataset_bytes, make_series
+from tests.servers import start_postgres
 
 STUDIES = {
     "A": dict(patient_id="PID1", patient_name="Doe^John", study_date="20240115", modality="CT"),
@@ -29,12 +31,24 @@ STUDIES = {
 DESCRIPTIONS = {"C": "Abd*men[1]", "E": "Per_cent"}
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def index(
-    tmp_path_factory: pytest.TempPathFactory,
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[sessionmaker[Session], dict[str, Any]]]:
-    db = Path(tmp_path_factory.mktemp("idx")) / "index.sqlite3"
-    engine = make_engine(f"sqlite:///{db}")
+    """The same rows in both index backends: SQLite (GLOB/LIKE) and PostgreSQL
+    (LIKE/ILIKE) spell the matching differently."""
+    with contextlib.ExitStack() as stack:
+        if request.param == "sqlite":
+            url = f"sqlite:///{Path(tmp_path_factory.mktemp('idx')) / 'index.sqlite3'}"
+        else:
+            server = start_postgres()
+            stack.callback(server.stop)
+            url = server.create_database("matching")
+        yield from _index(url)
+
+
+def _index(url: str) -> Iterator[tuple[sessionmaker[Session], dict[str, Any]]]:
+    engine = make_engine(url)
     migrate(engine)
     sessions = make_sessionmaker(engine)
     uids: dict[str, Any] = {}
@@ -216,3 +230,8 @@ def test_returns_come_from_the_right_levels(index: Any) -> None:
     assert {r["PatientName"] for r in rows} == {"Smith^Anna"}
     assert {r["Modality"] for r in rows} == {"US"}
     assert sorted(r["InstanceNumber"] for r in rows) == [1, 2]
+
+
+def test_patient_counts_in_a_study_search(index: Any) -> None:
+    rows = find(index, Level.STUDY, ["NumberOfPatientRelatedStudies"], PatientID="PID1")
+    assert [r["NumberOfPatientRelatedStudies"] for r in rows] == [1]

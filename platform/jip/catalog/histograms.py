@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import calendar
+
 import numpy as np
 
 from jip.catalog.schemas import Bucket, DateHistogram, FacetValue
@@ -9,8 +11,10 @@ from jip.catalog.schemas import Bucket, DateHistogram, FacetValue
 
 def date_histogram(dates: np.ndarray) -> DateHistogram:
     """Per year, or per month when the known dates span at most three years."""
-    known = dates[dates > 0]
-    unknown = int((dates == 0).sum())
+    month = (dates // 100) % 100
+    valid = (dates > 0) & (month >= 1) & (month <= 12)
+    known = dates[valid]
+    unknown = int((~valid).sum())
     if known.size == 0:
         return DateHistogram(interval="year", buckets=[], unknown=unknown, min="", max="")
     lo, hi = int(known.min()), int(known.max())
@@ -22,7 +26,7 @@ def date_histogram(dates: np.ndarray) -> DateHistogram:
             Bucket(
                 key=f"{k // 100:04d}-{k % 100:02d}",
                 start=f"{k}01",
-                end=f"{k}31",
+                end=f"{k}{calendar.monthrange(k // 100, k % 100)[1]:02d}",
                 count=int(c),
             )
             for k, c in zip(uniq.tolist(), counts.tolist(), strict=True)

@@ -41,6 +41,9 @@ CODED = (
     "patient_id",
     "patient_name",
 )
+#: coded columns read from the series table itself, and those that come from its study
+SERIES_CODED = CODED[:8]
+STUDY_CODED = CODED[8:]
 NUMERIC: dict[str, Any] = {
     "study_date": np.int32,  # YYYYMMDD as a number, 0 when unknown
     "patient_age": np.float64,  # NaN when unknown
@@ -153,9 +156,21 @@ class SeriesIndex:
                     self._load_all(conn)
 
     def _load_all(self, conn: Any) -> None:
-        """Column-wise bulk load: one transposition, then one pass per column."""
+        """Column-wise bulk load: the series table alone (no join), then the few study
+        and patient fields mapped through the study column's codes."""
         self._watermark = conn.execute(select(func.max(Series.last_received))).scalar_one()
-        rows = conn.execute(_row_query()).all()
+        rows = conn.execute(
+            select(
+                Series.series_uid,
+                *(getattr(Series, name) for name in SERIES_CODED),
+                Series.study_date,
+                Series.patient_age,
+                Series.slice_thickness,
+                Series.num_instances,
+                Series.series_number,
+                cast(Series.last_received, String),
+            )
+        ).all()
         self._counted_at = time.monotonic()
         if not rows:
             self._watermark = self._watermark or datetime(1970, 1, 1)
@@ -163,20 +178,39 @@ class SeriesIndex:
         cols = list(zip(*rows, strict=True))
         self.uids = list(cols[0])
         self.pos = {u: i for i, u in enumerate(self.uids)}
-        for name, values in zip(CODED, cols[1:12], strict=True):
+        k = len(SERIES_CODED)
+        for name, values in zip(SERIES_CODED, cols[1 : 1 + k], strict=True):
             self.coded[name].extend(values)
+        self._load_study_fields(conn)
         num = self.numeric
-        dates = np.array([v or "" for v in cols[12]], "U8")
+        dates = np.array([v or "" for v in cols[1 + k]], "U8")
         ok = np.char.isdigit(dates) & (np.char.str_len(dates) == 8)
-        num["study_date"] = np.where(ok, np.where(ok, dates, "0"), "0").astype(np.int32)
+        num["study_date"] = np.where(ok, dates, "0").astype(np.int32)
         for name, values in (
-            ("patient_age", cols[13]),
-            ("slice_thickness", cols[14]),
-            ("series_number", cols[16]),
+            ("patient_age", cols[2 + k]),
+            ("slice_thickness", cols[3 + k]),
+            ("series_number", cols[5 + k]),
         ):
             num[name] = np.array([math.nan if v is None else v for v in values], np.float64)
-        num["num_instances"] = np.array([v or 0 for v in cols[15]], np.int32)
-        num["received"] = _epoch(cols[17])
+        num["num_instances"] = np.array([v or 0 for v in cols[4 + k]], np.int32)
+        num["received"] = _epoch(cols[6 + k])
+
+    def _load_study_fields(self, conn: Any) -> None:
+        """study description, patient id and name per series, via one row per study."""
+        study = self.coded["study_uid"]
+        per_study: dict[str, list[str]] = {n: [""] * len(study.values) for n in STUDY_CODED}
+        q = select(Study.study_uid, Study.description, Patient.patient_id, Patient.patient_name)
+        for uid, desc, pid, pname in conn.execute(
+            q.join(Patient, Patient.id == Study.patient_pk)
+        ):
+            c = study.lookup(uid)
+            if c is not None:
+                for name, v in zip(STUDY_CODED, (desc, pid, pname), strict=True):
+                    per_study[name][c] = v or ""
+        for name, values in per_study.items():
+            col = self.coded[name]
+            codes = np.array([col.code(v) for v in values], np.int32)
+            col.data = codes[study.data] if len(codes) else np.zeros(len(self.uids), np.int32)
 
     def _apply(self, rows: Sequence[Any]) -> None:
         """Insert or update a few rows (the incremental path)."""

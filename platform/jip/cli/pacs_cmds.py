@@ -122,7 +122,15 @@ def retrieve(
     """C-MOVE studies/series from the PACS into the running JIP (known to the PACS as a
     move destination). Select by UIDs or by the query filters."""
     from jip.config import Settings
-    from jip.dicom.pacs import MoveProgress, MoveTarget, find, move, resolve_peer, series_targets
+    from jip.dicom.pacs import (
+        MoveCancelled,
+        MoveProgress,
+        MoveTarget,
+        find,
+        move,
+        resolve_peer,
+        series_targets,
+    )
 
     filters = _filters(
         patient_id=patient_id, patient_name=patient_name, study_date=study_date,
@@ -165,6 +173,12 @@ def retrieve(
                 pacs, targets, destination=destination or settings.ae_title,
                 calling=calling, on_progress=show,
             )
+    except MoveCancelled as exc:
+        console.print(
+            f"[yellow]cancelled[/]: {exc.report.completed} instance(s) had arrived; "
+            "the PACS was sent a C-CANCEL"
+        )
+        raise typer.Exit(130) from exc
     except JIPError as exc:
         console.print(f"[red]retrieve failed:[/] {exc.message}")
         raise typer.Exit(2) from exc

@@ -21,12 +21,14 @@ from pynetdicom.sop_class import (  # type: ignore[attr-defined]
 )
 
 from jip.config import DicomPeer, Settings
+from jip.dicom.sockets import set_nodelay
 from jip.errors import InvalidInputError, JIPError, NotFoundError
 
 Level = Literal["STUDY", "SERIES"]
 
 PENDING = (0xFF00, 0xFF01)
 SUCCESS = 0x0000
+CANCEL = 0xFE00
 
 # what we ask the PACS to return, per level
 STUDY_RETURN_KEYS = (
@@ -66,6 +68,14 @@ class PacsError(JIPError):
     """The PACS refused, failed or could not be reached."""
 
     http_status = 502
+
+
+class MoveCancelled(JIPError):
+    """The user interrupted a retrieve; the PACS was sent a C-CANCEL."""
+
+    def __init__(self, report: RetrieveReport) -> None:
+        super().__init__("retrieve cancelled")
+        self.report = report
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +170,7 @@ def associated(
     ae.dimse_timeout = timeout
     ae.network_timeout = timeout
     assoc = ae.associate(peer.host, peer.port, ae_title=peer.ae_title)
+    set_nodelay(assoc)
     if not assoc.is_established:
         raise PacsError(
             f"association with {peer.ae_title}@{peer.host}:{peer.port} was not accepted"
@@ -210,38 +221,56 @@ def move(
     calling: str,
     on_progress: Callable[[MoveProgress], None] | None = None,
 ) -> RetrieveReport:
-    """C-MOVE each target to ``destination`` (JIP's own AE title), one association."""
+    """C-MOVE each target to ``destination`` (JIP's own AE title), one association.
+    Ctrl-C (``KeyboardInterrupt``) sends a C-CANCEL and raises ``MoveCancelled``."""
     report = RetrieveReport()
     with associated(
         peer, calling=calling, contexts=[StudyRootQueryRetrieveInformationModelMove]
     ) as assoc:
-        for target in targets:
-            query = Dataset()
-            query.QueryRetrieveLevel = target.level
-            query.StudyInstanceUID = target.study_uid
-            if target.series_uid:
-                query.SeriesInstanceUID = target.series_uid
+        for msg_id, target in enumerate(targets, start=1):
             progress = MoveProgress(target)
             report.moves.append(progress)
-            for status, _ in assoc.send_c_move(
-                query, destination, StudyRootQueryRetrieveInformationModelMove
-            ):
-                progress.status = _status(status)
-                for attr, kw in (
-                    ("remaining", "NumberOfRemainingSuboperations"),
-                    ("completed", "NumberOfCompletedSuboperations"),
-                    ("failed", "NumberOfFailedSuboperations"),
-                    ("warning", "NumberOfWarningSuboperations"),
-                ):
-                    if kw in status:
-                        setattr(progress, attr, int(status[kw].value or 0))
-                if progress.status not in PENDING:
-                    progress.remaining = 0
-                if on_progress:
-                    on_progress(progress)
+            responses = assoc.send_c_move(
+                _move_identifier(target), destination,
+                StudyRootQueryRetrieveInformationModelMove, msg_id=msg_id,
+            )
+            try:
+                for status, _ in responses:
+                    _update(progress, status)
+                    if on_progress:
+                        on_progress(progress)
+            except KeyboardInterrupt:
+                # ask the PACS to stop, collect its final (Cancel) response, then stop
+                assoc.send_c_cancel(msg_id, query_model=StudyRootQueryRetrieveInformationModelMove)
+                for status, _ in responses:
+                    _update(progress, status)
+                raise MoveCancelled(report) from None
             if not assoc.is_established:
                 raise PacsError(f"the PACS dropped the association moving {target}")
     return report
+
+
+def _move_identifier(target: MoveTarget) -> Dataset:
+    query = Dataset()
+    query.QueryRetrieveLevel = target.level
+    query.StudyInstanceUID = target.study_uid
+    if target.series_uid:
+        query.SeriesInstanceUID = target.series_uid
+    return query
+
+
+def _update(progress: MoveProgress, status: Dataset) -> None:
+    progress.status = _status(status)
+    for attr, kw in (
+        ("remaining", "NumberOfRemainingSuboperations"),
+        ("completed", "NumberOfCompletedSuboperations"),
+        ("failed", "NumberOfFailedSuboperations"),
+        ("warning", "NumberOfWarningSuboperations"),
+    ):
+        if kw in status:
+            setattr(progress, attr, int(status[kw].value or 0))
+    if progress.status not in PENDING and progress.status != CANCEL:
+        progress.remaining = 0
 
 
 def series_targets(

@@ -43,6 +43,7 @@ from jip.dicom.retrieve_keys import (
     find_instances,
     parse_identifier,
 )
+from jip.dicom.sockets import handle_conn_open
 from jip.dicom.stored import (
     StoredInstance,
     failed_placeholder,
@@ -89,6 +90,7 @@ def handler_bindings(runtime: Runtime) -> list[tuple[Any, ...]]:
     return [
         (evt.EVT_C_MOVE, handle_move, [runtime]),
         (evt.EVT_C_GET, handle_get, [runtime]),
+        (evt.EVT_CONN_OPEN, handle_conn_open),  # Nagle off on accepted connections
     ]
 
 
@@ -104,6 +106,7 @@ def handle_move(event: Any, runtime: Runtime) -> Iterator[Any]:
     refs = _match(event, runtime)  # raises -> 0xC514, before any association
     log.info("C-MOVE %s -> %s: %d instances", calling, destination, len(refs))
     yield peer.host, peer.port, {
+        "ae_title": peer.ae_title,
         "contexts": presentation_contexts(refs),
         "max_pdu": runtime.settings.max_pdu_size,
     }

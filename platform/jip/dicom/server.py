@@ -11,6 +11,7 @@ from pynetdicom.transport import ThreadedAssociationServer
 
 from jip.dicom import handlers, retrieve
 from jip.dicom.find import FIND_SOP_CLASSES, handle_find
+from jip.dicom.guard import start_guarded_server
 from jip.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -50,8 +51,10 @@ def start_dicom_server(runtime: Runtime, port: int | None = None) -> ThreadedAss
     ae = build_ae(runtime)
     s = runtime.settings
     bind_port = s.dicom_port if port is None else port
-    server = ae.start_server(
-        (s.bind_host, bind_port), block=False, evt_handlers=handler_bindings(runtime)
+    return start_guarded_server(
+        ae,
+        (s.bind_host, bind_port),
+        handler_bindings(runtime),
+        max_pdu_size=s.max_pdu_size,
+        recv_timeout=s.network_timeout,
     )
-    assert server is not None
-    return server

@@ -29,6 +29,7 @@ from pynetdicom.association import Association
 from pynetdicom.dimse_primitives import C_STORE
 from pynetdicom.presentation import PresentationContext
 
+from jip.dicom.sockets import set_nodelay
 from jip.errors import DicomError
 
 log = logging.getLogger(__name__)
@@ -174,6 +175,7 @@ def install_on_requestor_ae(ae: AE) -> None:
 
     def associate(*args: Any, **kwargs: Any) -> Association:
         assoc = original(*args, **kwargs)
+        set_nodelay(assoc)
         install_raw_store(assoc)
         return assoc
 

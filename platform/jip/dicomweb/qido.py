@@ -10,13 +10,16 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
-from jip.api.deps import RuntimeDep, SessionDep
+from jip.api.deps import get_runtime
 from jip.dicomweb import search_json
-from jip.dicomweb.qido_params import parse_query
+from jip.dicomweb.qido_params import QidoQuery, parse_query
 from jip.errors import NotAcceptableError
 from jip.index.attributes import Level
 from jip.index.search import search
+from jip.runtime import Runtime
 
 router = APIRouter()
 
@@ -24,18 +27,28 @@ MEDIA_TYPE = "application/dicom+json"
 _ACCEPTABLE = ("application/dicom+json", "application/json", "application/*", "*/*")
 
 
-def _search(
-    request: Request,
-    runtime: RuntimeDep,
-    session: SessionDep,
-    level: Level,
-    scope: dict[str, str],
-) -> Response:
+async def _search(request: Request, level: Level, scope: dict[str, str]) -> Response:
+    """Parse on the event loop, then one hop to a worker thread for the database and
+    the encoding. (Session/runtime dependencies would each cost a thread hop of their
+    own, which under load adds more latency than the query itself.)"""
+    runtime = get_runtime(request)
     _check_accept(request.headers.get("accept", ""))
     max_results = runtime.settings.qido_max_results
     query = parse_query(
         list(request.query_params.multi_items()), level, scope, max_results=max_results
     )
+    base = _service_url(request)
+    return await run_in_threadpool(_answer, runtime, query, level, base)
+
+
+def _answer(runtime: Runtime, query: QidoQuery, level: Level, base: str) -> Response:
+    with runtime.sessions() as session:
+        return _answer_in(session, query, level, base, runtime.settings.qido_max_results)
+
+
+def _answer_in(
+    session: Session, query: QidoQuery, level: Level, base: str, max_results: int
+) -> Response:
     rows, unsupported = search(session, query.request)
     warnings = list(query.warnings)
     if unsupported:
@@ -44,7 +57,6 @@ def _search(
         )
     assert query.request.limit is not None
     wanted = query.request.limit - 1
-    base = _service_url(request)
     out: list[str] = []
     more = False
     encoder = search_json.RowEncoder(query.request.returns)
@@ -110,40 +122,34 @@ def _check_accept(accept: str) -> None:
 
 
 @router.get("/studies", summary="QIDO-RS: search for studies")
-def search_studies(request: Request, runtime: RuntimeDep, session: SessionDep) -> Response:
-    return _search(request, runtime, session, Level.STUDY, {})
+async def search_studies(request: Request) -> Response:
+    return await _search(request, Level.STUDY, {})
 
 
 @router.get("/series", summary="QIDO-RS: search for series")
-def search_series(request: Request, runtime: RuntimeDep, session: SessionDep) -> Response:
-    return _search(request, runtime, session, Level.SERIES, {})
+async def search_series(request: Request) -> Response:
+    return await _search(request, Level.SERIES, {})
 
 
 @router.get("/studies/{study}/series", summary="QIDO-RS: search for series of a study")
-def search_study_series(
-    study: str, request: Request, runtime: RuntimeDep, session: SessionDep
-) -> Response:
-    return _search(request, runtime, session, Level.SERIES, {"StudyInstanceUID": study})
+async def search_study_series(study: str, request: Request) -> Response:
+    return await _search(request, Level.SERIES, {"StudyInstanceUID": study})
 
 
 @router.get("/instances", summary="QIDO-RS: search for instances")
-def search_instances(request: Request, runtime: RuntimeDep, session: SessionDep) -> Response:
-    return _search(request, runtime, session, Level.IMAGE, {})
+async def search_instances(request: Request) -> Response:
+    return await _search(request, Level.IMAGE, {})
 
 
 @router.get("/studies/{study}/instances", summary="QIDO-RS: search for instances of a study")
-def search_study_instances(
-    study: str, request: Request, runtime: RuntimeDep, session: SessionDep
-) -> Response:
-    return _search(request, runtime, session, Level.IMAGE, {"StudyInstanceUID": study})
+async def search_study_instances(study: str, request: Request) -> Response:
+    return await _search(request, Level.IMAGE, {"StudyInstanceUID": study})
 
 
 @router.get(
     "/studies/{study}/series/{series}/instances",
     summary="QIDO-RS: search for instances of a series",
 )
-def search_series_instances(
-    study: str, series: str, request: Request, runtime: RuntimeDep, session: SessionDep
-) -> Response:
+async def search_series_instances(study: str, series: str, request: Request) -> Response:
     scope = {"StudyInstanceUID": study, "SeriesInstanceUID": series}
-    return _search(request, runtime, session, Level.IMAGE, scope)
+    return await _search(request, Level.IMAGE, scope)

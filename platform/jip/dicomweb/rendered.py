@@ -168,12 +168,50 @@ def study_thumbnail(
     study: str, request: Request, runtime: RuntimeDep, session: SessionDep
 ) -> Response:
     """Middle slice of the study's largest image series."""
-    refs = [r for r in find_instances(session, study=study) if r.rows]
+    refs = find_instances(session, study=study)
+    return _thumbnail(request, runtime, representative(largest_series(refs)))
+
+
+def largest_series(refs: list[InstanceRef]) -> list[InstanceRef]:
+    """The image instances of the series with the most of them (a study's key series)."""
     by_series: dict[str, list[InstanceRef]] = {}
     for r in refs:
-        by_series.setdefault(r.series_uid, []).append(r)
-    biggest = max(by_series.values(), key=len) if by_series else []
-    return _thumbnail(request, runtime, representative(biggest))
+        if r.rows:
+            by_series.setdefault(r.series_uid, []).append(r)
+    return max(by_series.values(), key=len) if by_series else []
+
+
+@router.get("/studies/{study}/rendered", summary="Rendered study")
+def study_rendered(
+    study: str, request: Request, runtime: RuntimeDep, session: SessionDep
+) -> Response:
+    """One image (middle slice of the largest series) or, multipart, every frame."""
+    opt = _Options(request)
+    refs = find_instances(session, study=study)
+    fmt, multipart = choose_image(parse_accept(request.headers.get("accept")), True)
+    if multipart:
+        return _multipart(runtime, [r for r in refs if r.rows], fmt, opt)
+    return _image(_one(runtime, representative(largest_series(refs)), 0, fmt, opt), fmt)
+
+
+@router.get(
+    "/studies/{study}/series/{series}/instances/{instance}/frames/{frames}/thumbnail",
+    summary="Frame thumbnail",
+)
+def frame_thumbnail(
+    study: str,
+    series: str,
+    instance: str,
+    frames: str,
+    request: Request,
+    runtime: RuntimeDep,
+    session: SessionDep,
+) -> Response:
+    (ref,) = find_instances(session, study=study, series=series, instance=instance)
+    indices = parse_frame_list(frames, max(1, ref.number_of_frames or 1) if ref.rows else 0)
+    if len(indices) != 1:
+        raise NotAcceptableError("a frame thumbnail names exactly one frame")
+    return _thumbnail(request, runtime, ref, frame=indices[0])
 
 
 @router.get("/studies/{study}/series/{series}/thumbnail", summary="Series thumbnail")

@@ -150,4 +150,3 @@ def tag_of(keyword: str) -> int:
 # Levels above and including ``level`` whose attributes a result row may carry.
 def levels_upto(level: Level) -> list[Level]:
     return [lv for lv in Level if lv <= level]
-

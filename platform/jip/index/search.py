@@ -124,9 +124,7 @@ def plan(request: SearchRequest, *, dialect: str) -> SearchPlan:
             continue
         if attr.level > level:
             continue
-        needed.add(level if attr.column is None and kw != "ModalitiesInStudy" else attr.level)
-        if attr.column is not None:
-            needed.add(_home(kw, level))
+        needed.add(attr.level if attr.column is None else _home(kw, level))
         columns.append(_return_column(kw, level).label(kw))
     for lv in Level:  # unique keys of every level searched, for URLs and tag lookups
         if lv <= level and lv is not Level.PATIENT:
@@ -280,21 +278,22 @@ def _study_uid_at(level: Level) -> Any:
     }[level]
 
 
+_PATIENT_COUNTS: dict[str, Any] = {
+    "NumberOfPatientRelatedStudies": lambda st: func.count(),
+    "NumberOfPatientRelatedSeries": lambda st: func.sum(st.num_series),
+    "NumberOfPatientRelatedInstances": lambda st: func.sum(st.num_instances),
+}
+
+
 def _return_column(kw: str, level: Level) -> Any:
     if kw == "ModalitiesInStudy":
         return Study.modalities
-    if kw == "NumberOfPatientRelatedStudies":
-        return select(func.count()).where(Study.patient_pk == Patient.id).scalar_subquery()
-    if kw == "NumberOfPatientRelatedSeries":
+    if kw in _PATIENT_COUNTS:
+        other = aliased(Study)  # the patient's studies, not the row's own study
         return (
-            select(func.coalesce(func.sum(Study.num_series), 0))
-            .where(Study.patient_pk == Patient.id)
-            .scalar_subquery()
-        )
-    if kw == "NumberOfPatientRelatedInstances":
-        return (
-            select(func.coalesce(func.sum(Study.num_instances), 0))
-            .where(Study.patient_pk == Patient.id)
+            select(func.coalesce(_PATIENT_COUNTS[kw](other), 0))
+            .where(other.patient_pk == Patient.id)
+            .correlate(Patient)
             .scalar_subquery()
         )
     return column_of(kw, level)

@@ -5,7 +5,7 @@ The DAG's tasks call ``jip pipeline step {prepare,run,store} --job J`` in the JI
 so they run the same operator functions as the local engine and write all job state to
 JIP's database themselves. This engine only triggers, cancels and watches:
 
-- ``submit``: one DAG run per submission, id ``jip-<run id>-<timestamp>``, with conf
+- ``submit``: one DAG run per submission (per 1000 jobs), id ``jip-<run>-<time>-<n>``, conf
   ``{"run_id", "jobs", "jip_env", "jip_bin"}``; the run's queued jobs are mapped tasks.
 - ``cancel``: the run is already cancelled in the database (running steps notice and stop
   their algorithm); the engine also marks its DAG runs failed so Airflow stops scheduling.
@@ -57,6 +57,10 @@ STEP_SETTINGS = (
 )
 
 
+# Airflow's default [core] max_map_length is 1024 mapped task instances per task
+MAX_JOBS_PER_DAG_RUN = 1000
+
+
 def step_env(settings: Settings) -> dict[str, str]:
     """``JIP_*`` variables that make a ``jip pipeline step`` process see this site."""
     env: dict[str, str] = {}
@@ -105,44 +109,48 @@ class AirflowEngine(WorkflowEngine):
     # -- WorkflowEngine ----------------------------------------------------------------
 
     def submit(self, run_id: str) -> None:
-        """Trigger one DAG run for the run's queued jobs. If Airflow refuses or is down,
-        those jobs fail with the reason (the run can be retried) and ``AirflowError``
+        """Trigger DAG runs for the run's queued jobs (one per ``MAX_JOBS_PER_DAG_RUN``,
+        Airflow's limit on mapped tasks). If Airflow refuses or is down, the jobs not yet
+        handed over fail with the reason (the run can be retried) and ``AirflowError``
         is raised."""
         with self.runtime.sessions() as s:
             jobs = [j.id for j in state.jobs_of(s, run_id) if j.status == JobStatus.QUEUED]
-        if not jobs:
-            return
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
-        dag_run_id = f"{dag_run_prefix(run_id)}{stamp}"
-        conf = {
-            "run_id": run_id,
-            "jobs": jobs,
-            "jip_env": step_env(self.runtime.settings),
-            "jip_bin": default_jip_bin(self.runtime.settings),
-        }
-        try:
-            if not self._unpaused:
-                self.client.set_paused(self.dag_id, False)
-                self._unpaused = True
-            self.client.trigger(self.dag_id, dag_run_id, conf)
-        except AirflowError as exc:
-            for job_id in jobs:
-                state.set_job(
-                    self.runtime.sessions, job_id, status=JobStatus.FAILED,
-                    error=f"airflow: {exc.message}",
-                )
-            raise
-        log.info("run %s: triggered DAG run %s with %d job(s)", run_id, dag_run_id, len(jobs),
-                 extra={"run_id": run_id})
+        batches = [jobs[i : i + MAX_JOBS_PER_DAG_RUN]
+                   for i in range(0, len(jobs), MAX_JOBS_PER_DAG_RUN)]
+        for n, batch in enumerate(batches):
+            dag_run_id = f"{dag_run_prefix(run_id)}{stamp}-{n}"
+            conf = {
+                "run_id": run_id,
+                "jobs": batch,
+                "jip_env": step_env(self.runtime.settings),
+                "jip_bin": default_jip_bin(self.runtime.settings),
+            }
+            try:
+                if not self._unpaused:
+                    self.client.set_paused(self.dag_id, False)
+                    self._unpaused = True
+                self.client.trigger(self.dag_id, dag_run_id, conf)
+            except AirflowError as exc:
+                for job_id in [j for b in batches[n:] for j in b]:
+                    state.set_job(
+                        self.runtime.sessions, job_id, status=JobStatus.FAILED,
+                        error=f"airflow: {exc.message}",
+                    )
+                raise
+            log.info("run %s: triggered DAG run %s with %d job(s)", run_id, dag_run_id,
+                     len(batch), extra={"run_id": run_id})
 
     def cancel(self, run_id: str) -> None:
-        """Fail the run's unfinished DAG runs (the jobs are already cancelled in the DB)."""
-        for dag_run in self.client.list_runs(self.dag_id, dag_run_prefix(run_id)):
-            if not dag_run.finished:
-                try:
+        """Fail the run's unfinished DAG runs (the jobs are already cancelled in the DB,
+        and running steps stop on their own, so an unreachable Airflow only warns)."""
+        try:
+            for dag_run in self.client.list_runs(self.dag_id, dag_run_prefix(run_id)):
+                if not dag_run.finished:
                     self.client.fail_run(self.dag_id, dag_run.dag_run_id)
-                except AirflowError as exc:
-                    log.warning("could not stop DAG run %s: %s", dag_run.dag_run_id, exc.message)
+        except AirflowError as exc:
+            log.warning("run %s: could not stop its DAG runs: %s", run_id, exc.message,
+                        extra={"run_id": run_id})
 
     def start(self) -> None:
         if self._thread is not None:
@@ -192,7 +200,7 @@ class AirflowEngine(WorkflowEngine):
             if not dag_runs or not all(d.finished for d in dag_runs):
                 continue
             latest = dag_runs[-1]
-            for job_id in self._unfinished_jobs(run_id, latest):
+            for job_id in self._unfinished_jobs(run_id, dag_runs):
                 key = (job_id, latest.dag_run_id)
                 if key in self._suspects:
                     state.set_job(
@@ -206,8 +214,8 @@ class AirflowEngine(WorkflowEngine):
         self._suspects = suspects
         return failed
 
-    def _unfinished_jobs(self, run_id: str, dag_run: DagRun) -> list[str]:
-        mapped = {str(j) for j in dag_run.conf.get("jobs", [])}
+    def _unfinished_jobs(self, run_id: str, dag_runs: list[DagRun]) -> list[str]:
+        mapped = {str(j) for d in dag_runs for j in d.conf.get("jobs", [])}
         unfinished = (JobStatus.QUEUED, *ACTIVE_JOB_STATES)
         with self.runtime.sessions() as s:
             return [

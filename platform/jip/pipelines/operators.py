@@ -145,8 +145,9 @@ def _run(runtime: Runtime, job_id: str) -> None:
     if not (folder / "input").is_dir():
         raise JobFailedError(f"job {job_id} has no staged input (prepare did not run)")
     runner = runtime.pipelines.runner
-    req = RunRequest(job_id=job_id, manifest=algorithm.manifest, algorithm_dir=algorithm.folder,
-                     job_dir=folder)
+    req = RunRequest(
+        job_id=job_id, manifest=algorithm.manifest, algorithm_dir=algorithm.folder, job_dir=folder
+    )
     image_id = runner.resolve_image(req)
     digest = algorithm.manifest.image_digest
     if digest and image_id and image_id != digest:
@@ -154,8 +155,13 @@ def _run(runtime: Runtime, job_id: str) -> None:
             f"image {algorithm.manifest.image} is {image_id}, manifest pins {digest}"
         )
     if image_id:
-        req = RunRequest(job_id=job_id, manifest=algorithm.manifest,
-                         algorithm_dir=algorithm.folder, job_dir=folder, image_id=image_id)
+        req = RunRequest(
+            job_id=job_id,
+            manifest=algorithm.manifest,
+            algorithm_dir=algorithm.folder,
+            job_dir=folder,
+            image_id=image_id,
+        )
     state.set_job(sessions, job_id, status=JobStatus.RUNNING, image_id=image_id)
     _append_log(folder, f"starting {algorithm.manifest.image} with the {runner.name} runner")
     outcome = runner.run(req, _cancel_check(runtime, job_id))
@@ -216,9 +222,17 @@ def _store(runtime: Runtime, job_id: str) -> None:
             _check_table(rel, output.kind, data)
             key = runtime.store.put(data)
         rows.append(
-            PipelineResult(run_id=run_id, job_id=job_id, output=output.name, kind=output.kind,
-                           filename=rel, object_key=key, size=len(data),
-                           series_uid=series_uid, created_at=now)
+            PipelineResult(
+                run_id=run_id,
+                job_id=job_id,
+                output=output.name,
+                kind=output.kind,
+                filename=rel,
+                object_key=key,
+                size=len(data),
+                series_uid=series_uid,
+                created_at=now,
+            )
         )
     _append_log(folder, f"storing {len(rows)} result file(s)")
     state.set_job(sessions, job_id, status=JobStatus.SUCCEEDED, error="",

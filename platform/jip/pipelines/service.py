@@ -94,8 +94,9 @@ class PipelineService:
             if len(uids) > MAX_SERIES_PER_RUN:
                 raise InvalidInputError(f"a run holds at most {MAX_SERIES_PER_RUN} series")
             rows = dict(
-                s.execute(select(Series.series_uid, Series.modality).where(
-                    Series.series_uid.in_(uids))).all()
+                s.execute(
+                    select(Series.series_uid, Series.modality).where(Series.series_uid.in_(uids))
+                ).all()
             )
         missing = [u for u in uids if u not in rows]
         if missing:
@@ -119,8 +120,9 @@ class PipelineService:
             trigger=trigger,
             cohort_id=cohort_id,
         )
-        log.info("run %s of %s on %d series", run.id, algo.name, len(uids),
-                 extra={"run_id": run.id})
+        log.info(
+            "run %s of %s on %d series", run.id, algo.name, len(uids), extra={"run_id": run.id}
+        )
         if submit:
             self.engine.submit(run.id)
         return run
