@@ -16,6 +16,7 @@ import argparse
 import json
 import platform
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -111,10 +112,16 @@ def send(series: list[list[Path]], ae_title: str, port: int, associations: int) 
         if g
     ]
     errors = []
-    for p in procs:
-        _, err = p.communicate(timeout=1800)
-        if p.returncode != 0:
-            errors.append(err.decode(errors="replace")[-2000:])
+    try:
+        for p in procs:
+            _, err = p.communicate(timeout=1800)
+            if p.returncode != 0:
+                errors.append(err.decode(errors="replace")[-2000:])
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
     elapsed = time.perf_counter() - t0
     if errors:
         raise RuntimeError(f"storescu to {ae_title} failed:\n" + "\n".join(errors))
@@ -222,6 +229,8 @@ def main() -> int:
     ap.add_argument("--datasets", default="ct512,small64")
     ap.add_argument("--json", type=Path, help="also write the results here")
     args = ap.parse_args()
+    # a SIGTERM unwinds like Ctrl-C, so receivers and senders started here are stopped
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
     receivers = args.receivers.split(",")
     assocs = [int(a) for a in args.associations.split(",")]
