@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-run: $(STAMP)
+run: $(STAMP) ui
 	$(BIN)/jip up
 
 system-deps:
@@ -26,7 +26,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy platform
 
-test: $(STAMP) airflow-venv system-deps lint typecheck
+test: $(STAMP) airflow-venv system-deps ui lint typecheck
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP) system-deps
@@ -34,6 +34,17 @@ bench: $(STAMP) system-deps
 
 clean:
 	rm -rf $(VENV) $(AIRFLOW_VENV) jip-data .pytest_cache .mypy_cache .ruff_cache
+
+# browser UI (issue 4): frontend/dist, rebuilt when the sources or the lock change
+UI_SRC := $(shell find frontend/src -type f 2>/dev/null) frontend/index.html frontend/vite.config.ts frontend/tsconfig.json
+.PHONY: ui
+ui: frontend/dist/index.html
+
+frontend/node_modules/.package-lock.json: frontend/package-lock.json
+	cd frontend && npm ci --no-audit --no-fund
+
+frontend/dist/index.html: frontend/node_modules/.package-lock.json $(UI_SRC)
+	cd frontend && npm run build
 
 # Airflow (workflow engine) in its own venv: it pins many packages that clash with JIP's.
 # The .pth file puts this checkout on its path so DAG files can import `operators`.

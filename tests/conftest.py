@@ -87,7 +87,7 @@ def start_jip(
         [str(BIN / "jip"), "up"], env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT
     )
     url = f"http://127.0.0.1:{http_port}"
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 150  # generous: a loaded 2-core CI box imports slowly
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"jip up exited: {log.read_text()[-3000:]}")

@@ -14,12 +14,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 
-class DicomPeer(BaseSettings):
-    """A remote DICOM node JIP may send to (C-MOVE destination) or pull from (PACS)."""
+class DicomPeer(BaseModel):
+    """A remote DICOM node JIP may send to (C-MOVE destination) or pull from (PACS).
+    A plain model, not settings: its fields must never be filled from bare env vars."""
 
     ae_title: str
     host: str = "127.0.0.1"
@@ -75,6 +76,16 @@ class Settings(BaseSettings):
     series_quiet_seconds: float = Field(10.0, ge=0)
     thumbnail_size: int = Field(128, ge=16, le=1024)
 
+    # query (QIDO-RS, C-FIND): most results one QIDO-RS response carries; more are
+    # announced with a "Warning: 299" header and fetched with offset
+    qido_max_results: int = Field(1000, ge=1, le=100000)
+
+    # browser UI (issue 4): folder of the built frontend; empty = frontend/dist of the checkout
+    ui_dir: Path | None = None
+    # DICOMweb WADO-RS/STOW-RS (wado): largest STOW-RS request body accepted (413 above)
+    stow_max_bytes: int = Field(1 << 30, ge=1024)
+    # absolute URL clients reach /dicomweb by (behind a proxy); empty: from the request
+    dicomweb_public_url: str = ""
     # pipelines (issue 5): workflow engine, algorithm runner and their limits
     workflow_engine: Literal["local", "airflow"] = "local"
     runner: Literal["docker", "kubernetes", "process"] = "docker"

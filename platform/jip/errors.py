@@ -24,6 +24,14 @@ class DicomError(InvalidInputError):
     """A DICOM object is malformed or lacks what JIP needs."""
 
 
+class DatasetMismatchError(DicomError):
+    """A DICOM object is not what its sender announced (SOP class or instance UID)."""
+
+
+class UnsupportedTransferSyntaxError(DicomError):
+    """A DICOM object is encoded in a transfer syntax JIP does not accept."""
+
+
 class NotFoundError(JIPError):
     http_status = 404
 

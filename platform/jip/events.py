@@ -74,7 +74,5 @@ def _mark_complete(session: Session, cutoff: datetime) -> list[str]:
     )
     if uids:
         now = datetime.now(UTC).replace(tzinfo=None)
-        session.execute(
-            update(Series).where(Series.series_uid.in_(uids)).values(completed_at=now)
-        )
+        session.execute(update(Series).where(Series.series_uid.in_(uids)).values(completed_at=now))
     return uids

@@ -10,7 +10,10 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from jip.dicom.parse import parse_instance
+from jip.errors import DatasetMismatchError, JIPError, StorageError
 from jip.index.records import StoreOutcome, record_instance
 from jip.index.writer import IndexWriter
 from jip.store.base import ObjectStore
@@ -33,17 +36,45 @@ class Ingestor:
         self.store = store
         self.writer = writer
 
-    def ingest(self, data: bytes) -> IngestResult:
+    def ingest(
+        self,
+        data: bytes,
+        *,
+        expect_sop_class: str | None = None,
+        expect_sop_instance: str | None = None,
+    ) -> IngestResult:
         """Store and index one Part 10 object; raises ``DicomError`` if it is unusable
-        and ``StorageError`` if it could not be made durable. Nothing is half-written:
-        an object whose index commit fails is only an unreferenced blob."""
+        (``DatasetMismatchError`` if it is not what the sender announced, e.g. the
+        C-STORE request's affected SOP class/instance) and ``StorageError`` if it could
+        not be made durable. Nothing is half-written: bad input is rejected before any
+        write, the bytes of a conflicting duplicate are removed again, and only an
+        index failure after the write can leave an unreferenced blob."""
         parsed = parse_instance(data)
+        if expect_sop_class and parsed.sop_class_uid != expect_sop_class:
+            raise DatasetMismatchError(
+                f"dataset SOP Class UID {parsed.sop_class_uid} differs from the "
+                f"announced {expect_sop_class}"
+            )
+        if expect_sop_instance and parsed.sop_instance_uid != expect_sop_instance:
+            raise DatasetMismatchError(
+                f"dataset SOP Instance UID {parsed.sop_instance_uid} differs from the "
+                f"announced {expect_sop_instance}"
+            )
         key = self.store.put(data)
         now = datetime.now(UTC).replace(tzinfo=None)
-        outcome: StoreOutcome = self.writer.run(
-            lambda s: record_instance(s, parsed=parsed, key=key, size=len(data), now=now)
-        )
+        try:
+            outcome: StoreOutcome = self.writer.run(
+                lambda s: record_instance(s, parsed=parsed, key=key, size=len(data), now=now)
+            )
+        except (SQLAlchemyError, TimeoutError) as exc:
+            raise StorageError(
+                f"index commit failed for {parsed.sop_instance_uid}: {type(exc).__name__}",
+                key=key,
+            ) from exc
         if outcome is StoreOutcome.CONFLICT:
+            # these bytes name this SOP Instance UID, whose index row points at other
+            # bytes: no row can reference them, so they must not linger in the store
+            self._discard(key)
             log.warning(
                 "instance %s received again with different content; first copy kept",
                 parsed.sop_instance_uid,
@@ -57,3 +88,9 @@ class Ingestor:
             study_uid=parsed.study_uid,
             key=key,
         )
+
+    def _discard(self, key: str) -> None:
+        try:
+            self.store.delete(key)
+        except JIPError as exc:
+            log.warning("could not remove unreferenced object %s: %s", key, exc.message)

@@ -6,9 +6,11 @@ import logging
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from jip.config import Settings
+from jip.errors import StorageError
 from jip.events import SeriesCompletionMonitor
 from jip.index.db import make_engine, make_sessionmaker, migrate
 from jip.index.writer import IndexWriter
@@ -28,7 +30,13 @@ class Runtime:
         settings.ensure_dirs()
         self.settings = settings
         self.engine: Engine = make_engine(settings.resolved_database_url)
-        migrate(self.engine)
+        try:
+            migrate(self.engine)
+        except SQLAlchemyError as exc:
+            self.engine.dispose()
+            raise StorageError(
+                f"cannot open the index: {type(exc).__name__}: {str(exc).splitlines()[0]}"
+            ) from exc
         self.sessions: sessionmaker[Session] = make_sessionmaker(self.engine)
         self.store: ObjectStore = make_store(settings)
         self.writer = IndexWriter(self.sessions)
@@ -45,7 +53,14 @@ class Runtime:
             self._pipelines = PipelineService(self)
         return self._pipelines
 
+    def describe_backends(self) -> dict[str, str]:
+        """Where the bytes and the index live, for people (no passwords)."""
+        return describe_backends(self.settings)
+
     def start_background(self) -> None:
+        from jip.thumbnails import prerender_on_complete
+
+        prerender_on_complete(self)  # thumbnails ready before the UI asks (wado)
         self.series_events.start()
         self.pipelines.start()
 
@@ -56,3 +71,17 @@ class Runtime:
         self.writer.close()
         self.store.close()
         self.engine.dispose()
+
+
+def describe_backends(settings: Settings) -> dict[str, str]:
+    """``{"store": ..., "index": ...}`` as one line each, credentials left out."""
+    from sqlalchemy.engine import make_url
+
+    if settings.store_backend == "s3":
+        scheme = "https" if settings.s3_secure else "http"
+        store = f"s3 {scheme}://{settings.s3_endpoint}/{settings.s3_bucket}"
+    else:
+        store = f"filesystem {(settings.data_dir / 'objects').resolve()}"
+    url = make_url(settings.resolved_database_url)
+    index = f"{url.get_backend_name()} {url.render_as_string(hide_password=True)}"
+    return {"store": store, "index": index}

@@ -1,6 +1,8 @@
 """A real Docker engine for the tests: ``dockerd`` started by the test session on its
 own socket, with its image store in a cache folder that outlives the session (base
-image builds take minutes; unchanged images are never rebuilt)."""
+image builds take minutes; unchanged images are never rebuilt). A second test session
+on the same machine does not wait: it gets a private image store, built from the cached
+root fs and wheels, and removed at its end."""
 
 from __future__ import annotations
 
@@ -24,14 +26,18 @@ def running_dockerd() -> Iterator[str]:
         raise RuntimeError("dockerd is missing: run scripts/install-system-deps.sh")
     CACHE.mkdir(parents=True, exist_ok=True)
     lock = (CACHE / "dockerd.lock").open("w")
-    fcntl.flock(lock, fcntl.LOCK_EX)  # one dockerd per data root, across test sessions
     run = Path(tempfile.mkdtemp(prefix="jipd-", dir="/tmp"))
+    try:  # one dockerd per data root: the shared one, or a private one if it is in use
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        data_root = CACHE / "docker"
+    except BlockingIOError:
+        data_root = Path(tempfile.mkdtemp(prefix="private-docker-", dir=CACHE))
     sock = run / "docker.sock"
-    log = (CACHE / "dockerd.log").open("wb")
+    log = (run / "dockerd.log").open("wb")
     proc = subprocess.Popen(
         [
             "dockerd", "--iptables=false", "--ip6tables=false", "--bridge=none",
-            "--data-root", str(CACHE / "docker"), "--exec-root", str(run / "exec"),
+            "--data-root", str(data_root), "--exec-root", str(run / "exec"),
             "--pidfile", str(run / "dockerd.pid"), "--host", f"unix://{sock}",
         ],
         stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
@@ -42,7 +48,7 @@ def running_dockerd() -> Iterator[str]:
         deadline = time.monotonic() + 90
         while True:
             if proc.poll() is not None:
-                raise RuntimeError(f"dockerd exited: {(CACHE / 'dockerd.log').read_text()[-2000:]}")
+                raise RuntimeError(f"dockerd exited: {(run / 'dockerd.log').read_text()[-2000:]}")
             ok = subprocess.run(["docker", "version"], env=env, capture_output=True).returncode
             if ok == 0:
                 break
@@ -58,5 +64,7 @@ def running_dockerd() -> Iterator[str]:
             proc.kill()
             proc.wait(10)
         shutil.rmtree(run, ignore_errors=True)
+        if data_root != CACHE / "docker":
+            shutil.rmtree(data_root, ignore_errors=True)
         fcntl.flock(lock, fcntl.LOCK_UN)
         lock.close()

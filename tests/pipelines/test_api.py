@@ -107,3 +107,19 @@ def test_auto_trigger_on_completed_series(prt: Runtime) -> None:
     assert d["status"] == "succeeded" and d["jobs"][0]["series_uid"] == ct
     assert client.delete(f"/api/v1/pipeline-triggers/{t.json()['id']}").status_code == 204
     assert client.get("/api/v1/pipeline-triggers").json() == []
+
+
+def test_run_on_a_cohort(prt: Runtime) -> None:
+    client = TestClient(create_app(prt))
+    uids = [ingest(prt, SeriesSpec(slices=2, size=16)) for _ in range(3)]
+    c = client.post("/api/v1/cohorts", json={"name": "three", "series_uids": uids})
+    assert c.status_code == 201, c.text
+    r = client.post("/api/v1/runs", json={"algorithm": "test-trivial",
+                                          "cohort_id": str(c.json()["id"])})
+    assert r.status_code == 201, r.text
+    d = _wait(client, r.json()["id"])
+    assert d["status"] == "succeeded" and d["cohort_id"] == str(c.json()["id"])
+    assert {j["series_uid"] for j in d["jobs"]} == set(uids)
+    missing = client.post("/api/v1/runs", json={"algorithm": "test-trivial",
+                                                "cohort_id": "999999"})
+    assert missing.status_code == 404

@@ -107,6 +107,7 @@ def test_run_survives_server_kill(tmp_path: Path) -> None:
         p2.stop()
 
 
+@pytest.mark.slow
 def test_step_commands_in_fresh_processes(tmp_path: Path) -> None:
     """What an Airflow task does: one operator per process, state in the database."""
     data = tmp_path / "jip"

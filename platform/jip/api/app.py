@@ -5,9 +5,11 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from jip import __version__
+from jip.api.browse_deps import start_series_index
 from jip.api.errors import install_error_handlers
-from jip.api.routes import health
+from jip.api.routes import cohorts, facets, health, series, statistics, studies, ui
 from jip.api.routes import pipelines as pipelines_routes
+from jip.api.routes.thumbnails import router as thumbnails_router
 from jip.dicomweb.router import router as dicomweb_router
 from jip.runtime import Runtime
 
@@ -23,4 +25,11 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.include_router(health.router, prefix="/api/v1")
     app.include_router(pipelines_routes.router, prefix="/api/v1")
     app.include_router(dicomweb_router)
+    app.include_router(thumbnails_router, prefix="/api/v1")
+    # browse API and UI (issue 4)
+    for browse in (series.router, facets.router, studies.router, statistics.router):
+        app.include_router(browse, prefix="/api/v1")
+    app.include_router(cohorts.router, prefix="/api/v1")
+    start_series_index(app, runtime)
+    ui.install_ui(app, runtime.settings.ui_dir)
     return app

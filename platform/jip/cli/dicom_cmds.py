@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Annotated
@@ -9,8 +10,9 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from jip.cli.pacs_cmds import pacs_app  # noqa: F401 - registered by jip.cli.main
+
 console = Console(stderr=True)
-pacs_app = typer.Typer(help="Query and retrieve from a site PACS into JIP.")
 
 HostOpt = Annotated[str, typer.Option(help="peer host")]
 
@@ -21,10 +23,15 @@ def echo(
     aet: Annotated[str, typer.Option(help="called AE title")] = "JIP",
     calling: Annotated[str, typer.Option(help="calling AE title")] = "JIPCLI",
 ) -> None:
-    """C-ECHO a DICOM node."""
+    """C-ECHO a DICOM node (exit code 0 only if it answered success)."""
+    from jip.dicom.scu import AssociationFailed
     from jip.dicom.scu import echo as do_echo
 
-    status = do_echo(host, port, called=aet, calling=calling)
+    try:
+        status = do_echo(host, port, called=aet, calling=calling)
+    except AssociationFailed as exc:
+        console.print(f"[red]C-ECHO failed[/]: {exc.message}")
+        raise typer.Exit(1) from exc
     if status != 0:
         console.print(f"[red]C-ECHO failed[/] (status 0x{status:04X})")
         raise typer.Exit(1)
@@ -32,71 +39,104 @@ def echo(
 
 
 def send(
-    paths: Annotated[list[Path], typer.Argument(help="files or folders")],
+    paths: Annotated[list[Path], typer.Argument(help="files or folders (recursive)")],
     host: HostOpt = "127.0.0.1",
     port: Annotated[int, typer.Option(help="peer port")] = 11112,
     aet: Annotated[str, typer.Option(help="called AE title")] = "JIP",
     calling: Annotated[str, typer.Option(help="calling AE title")] = "JIPCLI",
 ) -> None:
-    """C-STORE files to a DICOM node, with a progress bar."""
-    from jip.dicom.scu import send_files
+    """C-STORE files to a DICOM node, bytes unchanged, with a progress bar.
+    Non-DICOM files are skipped and listed; exit code 1 if any file was refused."""
+    from jip.cli.common import files_from, print_rows
+    from jip.dicom.scu import AssociationFailed
+    from jip.dicom.scu import send as do_send
 
-    files = list(_walk(paths))
-    ok, failed = send_files(files, host, port, called=aet, calling=calling, console=console)
-    console.print(f"sent {ok}, failed {failed}")
-    if failed:
+    files = files_from(paths)
+    try:
+        report = do_send(files, host, port, called=aet, calling=calling, console=console)
+    except AssociationFailed as exc:
+        console.print(f"[red]send failed[/]: {exc.message}")
+        raise typer.Exit(1) from exc
+    console.print(
+        f"sent [green]{report.sent}[/], skipped {len(report.skipped)} (not DICOM), "
+        f"failed [red]{len(report.failed)}[/]  -> {aet}@{host}:{port}"
+    )
+    print_rows("skipped", report.skipped)
+    print_rows("failed", report.failed)
+    if report.failed:
         raise typer.Exit(1)
+
+
+DataDirOpt = Annotated[
+    Path | None, typer.Option("--data-dir", help="data folder (default: JIP_DATA_DIR)")
+]
 
 
 def import_path(
     paths: Annotated[list[Path], typer.Argument(help="files or folders (recursive)")],
     workers: Annotated[int, typer.Option(help="parallel workers")] = max(2, os.cpu_count() or 2),
+    data_dir: DataDirOpt = None,
+    json_out: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
 ) -> None:
-    """Import DICOM files into the local data folder; skips and reports non-DICOM."""
-    from jip.config import Settings
+    """Import DICOM files into this site's store and index (as if received).
+    Non-DICOM and broken files are skipped and reported; exit code 1 only if the
+    store or index failed."""
+    from jip.cli.common import files_from, human_size, print_rows, settings_for
+    from jip.errors import JIPError
     from jip.importer import import_files
     from jip.runtime import Runtime
 
-    runtime = Runtime(Settings())
+    files = files_from(paths)
     try:
-        report = import_files(runtime, list(_walk(paths)), workers=workers, console=console)
+        runtime = Runtime(settings_for(data_dir))
+    except JIPError as exc:
+        console.print(f"[red]cannot open the site[/]: {exc.message}")
+        raise typer.Exit(1) from exc
+    try:
+        report = import_files(runtime, files, workers=workers, console=console)
     finally:
         runtime.close()
+    if json_out:
+        typer.echo(json.dumps(report.as_dict(), indent=2))
     console.print(
-        f"imported {report.stored}, duplicates {report.duplicates}, "
-        f"skipped {len(report.skipped)}"
+        f"imported [green]{report.stored}[/] ({human_size(report.bytes_stored)}), "
+        f"duplicates {report.duplicates}, conflicts {report.conflicts}, "
+        f"skipped [yellow]{len(report.skipped)}[/], failed [red]{len(report.failed)}[/] "
+        f"of {report.total} files"
     )
-    for path, why in report.skipped[:50]:
-        console.print(f"  [yellow]skipped[/] {path}: {why}")
+    print_rows("skipped", report.skipped)
+    print_rows("failed", report.failed)
+    if report.failed:
+        raise typer.Exit(1)
 
 
 def status(
-    url: Annotated[str, typer.Option(help="JIP base URL")] = "",
+    data_dir: DataDirOpt = None,
+    json_out: Annotated[bool, typer.Option("--json", help="print the status as JSON")] = False,
 ) -> None:
-    """Show what a running JIP holds."""
-    import httpx
+    """What this site holds (from its index) and, if it is up, where it listens."""
+    from rich.table import Table
 
-    from jip.config import Settings
+    from jip.cli.common import human_size, settings_for
+    from jip.site_status import collect_status
 
-    base = url or f"http://127.0.0.1:{Settings().http_port}"
-    try:
-        health = httpx.get(f"{base}/api/v1/health", timeout=5).json()
-        stats = httpx.get(f"{base}/api/v1/statistics", timeout=5)
-    except httpx.HTTPError as exc:
-        console.print(f"[red]JIP not reachable at {base}[/]: {exc}")
-        raise typer.Exit(1) from exc
-    console.print(health)
-    if stats.status_code == 200:
-        console.print(stats.json())
-
-
-def _walk(paths: list[Path]) -> list[Path]:
-    out: list[Path] = []
-    for p in paths:
-        if p.is_dir():
-            out.extend(sorted(f for f in p.rglob("*") if f.is_file()))
-        elif p.is_file():
-            out.append(p)
-        else:
-            console.print(f"[yellow]not found[/] {p}")
-    return out
+    st = collect_status(settings_for(data_dir))
+    if json_out:
+        typer.echo(json.dumps(st.as_dict(), indent=2))
+        return
+    table = Table(show_header=False, box=None, pad_edge=False)
+    table.add_row("data", st.data_dir)
+    table.add_row("object store", st.backends["store"])
+    table.add_row("index", st.backends["index"])
+    if st.index_error:
+        table.add_row("index error", f"[red]{st.index_error}[/]")
+    for name, n in st.counts.items():
+        table.add_row(name, f"{n:,}")
+    table.add_row("stored", human_size(st.stored_bytes))
+    if st.running:
+        table.add_row("running", "[green]yes[/]")
+        for name, where in st.listening.items():
+            table.add_row(f"  {name}", where)
+    else:
+        table.add_row("running", "no")
+    Console().print(table)

@@ -50,7 +50,13 @@ def up(
     }
     settings = Settings(**overrides)
     setup_logging()
-    runtime = Runtime(settings)
+    from jip.errors import JIPError
+
+    try:
+        runtime = Runtime(settings)
+    except JIPError as exc:  # store or index unreachable / misconfigured
+        console.print(f"[red]JIP cannot start[/]: {exc.message}")
+        raise typer.Exit(1) from exc
     dicom = start_dicom_server(runtime)
     runtime.start_background()
     host = settings.bind_host
@@ -60,10 +66,10 @@ def up(
     console.print(f"  REST API     {url}api/v1  (OpenAPI: {url}docs)")
     console.print(f"  DICOMweb     {url}dicomweb")
     console.print(f"  DICOM        {settings.ae_title}@{host}:{settings.dicom_port}")
-    console.print(
-        f"  store        {runtime.store.name}   index {runtime.engine.dialect.name}   "
-        f"auth {settings.auth}"
-    )
+    backends = runtime.describe_backends()
+    console.print(f"  object store {backends['store']}")
+    console.print(f"  index        {backends['index']}")
+    console.print(f"  auth         {settings.auth}")
     config = uvicorn.Config(
         create_app(runtime), host=host, port=settings.http_port, log_config=None, workers=1
     )

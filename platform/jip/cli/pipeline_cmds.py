@@ -19,10 +19,12 @@ out = Console(width=None if sys.stdout.isatty() else 250)  # pipes get whole UID
 
 algorithms_app = typer.Typer(help="Algorithms this site can run.", no_args_is_help=True)
 runs_app = typer.Typer(help="Pipeline runs: show, cancel, retry, logs.", no_args_is_help=True)
-pipeline_app = typer.Typer(help="Engine-side commands (used by workflow engines).",
-                           no_args_is_help=True)
-triggers_app = typer.Typer(help="Auto-triggers: run on each matching completed series.",
-                           no_args_is_help=True)
+pipeline_app = typer.Typer(
+    help="Engine-side commands (used by workflow engines).", no_args_is_help=True
+)
+triggers_app = typer.Typer(
+    help="Auto-triggers: run on each matching completed series.", no_args_is_help=True
+)
 
 UrlOpt = Annotated[str, typer.Option(help="JIP base URL (default: local JIP_HTTP_PORT)")]
 
@@ -81,8 +83,13 @@ def algorithms_list() -> None:
     table = Table("name", "version", "image", "inputs", "outputs")
     for a in AlgorithmRegistry(Settings().algorithms_dirs).list():
         m = a.manifest
-        table.add_row(m.name, m.version, m.image, ",".join(m.inputs.modalities) or "any",
-                      ", ".join(f"{o.name}:{o.kind}" for o in m.outputs))
+        table.add_row(
+            m.name,
+            m.version,
+            m.image,
+            ",".join(m.inputs.modalities) or "any",
+            ", ".join(f"{o.name}:{o.kind}" for o in m.outputs),
+        )
     out.print(table)
 
 
@@ -108,8 +115,12 @@ def run(
     url: UrlOpt = "",
 ) -> None:
     """Start ALGORITHM on series or a cohort; prints the run id."""
-    body = {"algorithm": algorithm, "series_uids": series or [], "cohort_id": cohort,
-            "params": parse_params(param or [])}
+    body = {
+        "algorithm": algorithm,
+        "series_uids": series or [],
+        "cohort_id": cohort,
+        "params": parse_params(param or []),
+    }
     created = _call("POST", url, "/runs", json=body)
     out.print(created["id"])
     if wait:
@@ -147,14 +158,21 @@ def runs_show(run_id: str, url: UrlOpt = "") -> None:
     out.print(f"params {json.dumps(d['params'])}  progress {d['progress']}")
     jobs = Table("job", "series", "status", "attempts", "exit", "error")
     for j in d["jobs"]:
-        jobs.add_row(j["id"], j["series_uid"], j["status"], str(j["attempts"]),
-                     "" if j["exit_code"] is None else str(j["exit_code"]), j["error"][:80])
+        jobs.add_row(
+            j["id"],
+            j["series_uid"],
+            j["status"],
+            str(j["attempts"]),
+            "" if j["exit_code"] is None else str(j["exit_code"]),
+            j["error"][:80],
+        )
     out.print(jobs)
     if d["results"]:
         res = Table("result", "kind", "file", "series", "download")
         for r in d["results"]:
-            res.add_row(str(r["id"]), r["kind"], r["filename"], r["series_uid"] or "",
-                        r["download"])
+            res.add_row(
+                str(r["id"]), r["kind"], r["filename"], r["series_uid"] or "", r["download"]
+            )
         out.print(res)
 
 
@@ -171,8 +189,9 @@ def runs_retry(run_id: str, url: UrlOpt = "") -> None:
 
 
 @runs_app.command("logs")
-def runs_logs(run_id: str, job: Annotated[str | None, typer.Option()] = None,
-              url: UrlOpt = "") -> None:
+def runs_logs(
+    run_id: str, job: Annotated[str | None, typer.Option()] = None, url: UrlOpt = ""
+) -> None:
     path = f"/runs/{run_id}/jobs/{job}/logs" if job else f"/runs/{run_id}/logs"
     sys.stdout.write(_call("GET", url, path))
 
@@ -193,8 +212,11 @@ def triggers_add(
     param: Annotated[list[str] | None, typer.Option("--param", "-p")] = None,
     url: UrlOpt = "",
 ) -> None:
-    body = {"algorithm": algorithm, "series_filter": parse_params(filter_),
-            "params": parse_params(param or [])}
+    body = {
+        "algorithm": algorithm,
+        "series_filter": parse_params(filter_),
+        "params": parse_params(param or []),
+    }
     out.print(_call("POST", url, "/pipeline-triggers", json=body)["id"])
 
 
@@ -233,8 +255,11 @@ def step(
 
     setup_logging()
     runtime = Runtime(Settings())
-    fn = {Step.prepare: operators.prepare_inputs, Step.run: operators.run_algorithm,
-          Step.store: operators.store_results}[name]
+    fn = {
+        Step.prepare: operators.prepare_inputs,
+        Step.run: operators.run_algorithm,
+        Step.store: operators.store_results,
+    }[name]
     try:
         fn(runtime, job)
     except JIPError as exc:

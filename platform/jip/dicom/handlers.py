@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from jip.errors import DicomError, StorageError
+from jip.errors import DatasetMismatchError, DicomError, StorageError
 from jip.index.records import StoreOutcome
 from jip.runtime import Runtime
 
@@ -33,8 +33,16 @@ def handle_store(event: Any, runtime: Runtime) -> int:
     except Exception as exc:
         log.warning("cannot encode received dataset: %s", exc)
         return CANNOT_UNDERSTAND
+    req = event.request
     try:
-        result = runtime.ingestor.ingest(data)
+        result = runtime.ingestor.ingest(
+            data,
+            expect_sop_class=str(req.AffectedSOPClassUID or "") or None,
+            expect_sop_instance=str(req.AffectedSOPInstanceUID or "") or None,
+        )
+    except DatasetMismatchError as exc:
+        log.warning("C-STORE rejected: %s", exc.message, extra={"calling_ae": _calling(event)})
+        return DATASET_DOES_NOT_MATCH
     except DicomError as exc:
         log.warning("C-STORE rejected: %s", exc.message, extra={"calling_ae": _calling(event)})
         return CANNOT_UNDERSTAND
@@ -44,8 +52,6 @@ def handle_store(event: Any, runtime: Runtime) -> int:
     except Exception:
         log.exception("C-STORE failed")
         return PROCESSING_FAILURE
-    if result.sop_class_uid != event.request.AffectedSOPClassUID:
-        log.warning("SOP class in dataset differs from the C-STORE request")
     if result.outcome is StoreOutcome.CONFLICT:
         log.warning("duplicate SOP Instance UID with different content kept first copy")
     return SUCCESS

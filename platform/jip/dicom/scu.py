@@ -1,29 +1,153 @@
-"""JIP as a DICOM client (SCU): echo and send."""
+"""JIP as a DICOM client (SCU): echo and send.
+
+``send`` transmits each file's bytes exactly as they are on disk (no decode, no
+re-encode), proposing for every (SOP class, transfer syntax) pair found in the files'
+meta headers its own transfer syntax, so compressed objects travel unchanged.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
-import pydicom
-from pynetdicom import AE, StoragePresentationContexts
+from pydicom.filereader import read_file_meta_info
+from pynetdicom import AE, _config
+from pynetdicom.association import Association
 from pynetdicom.sop_class import Verification  # type: ignore[attr-defined]
 from rich.console import Console
-from rich.progress import Progress
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from jip.errors import JIPError
 
+_MAX_CONTEXTS = 127  # 128 minus the slot kept for Verification
+_OK_STATUSES = {0x0000, 0xB000, 0xB006, 0xB007}  # success and warnings
 
-def echo(host: str, port: int, *, called: str, calling: str = "JIP") -> int:
-    ae = AE(ae_title=calling)
-    ae.add_requested_context(Verification)
+
+class AssociationFailed(JIPError):
+    """The peer did not accept an association (down, wrong AE title, refused)."""
+
+
+def _associate(ae: AE, host: str, port: int, called: str) -> Association:
     assoc = ae.associate(host, port, ae_title=called)
     if not assoc.is_established:
-        raise JIPError(f"association with {called}@{host}:{port} failed")
+        why = "rejected" if assoc.is_rejected else "aborted" if assoc.is_aborted else "failed"
+        raise AssociationFailed(f"association with {called}@{host}:{port} {why}")
+    return assoc
+
+
+def echo(host: str, port: int, *, called: str, calling: str = "JIP") -> int:
+    """C-ECHO; returns the status (0 = success); raises ``AssociationFailed``."""
+    ae = AE(ae_title=calling)
+    ae.acse_timeout = ae.network_timeout = 10
+    ae.add_requested_context(Verification)
+    assoc = _associate(ae, host, port, called)
     try:
         status = assoc.send_c_echo()
-        return int(status.Status) if status else 0xFFFF
+        return int(status.Status) if "Status" in status else 0xFFFF
     finally:
         assoc.release()
+
+
+@dataclass
+class SendReport:
+    sent: int = 0
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # not DICOM files
+    failed: list[tuple[str, str]] = field(default_factory=list)  # peer refused / error
+
+
+@dataclass(frozen=True)
+class _Item:
+    path: Path
+    sop_class: str
+    transfer_syntax: str
+
+
+def _scan(files: list[Path], report: SendReport) -> list[_Item]:
+    """Read only the file meta of each file; non-DICOM files are reported and dropped."""
+    items = []
+    for f in files:
+        try:
+            meta = read_file_meta_info(f)
+            items.append(_Item(f, str(meta.MediaStorageSOPClassUID), str(meta.TransferSyntaxUID)))
+        except Exception as exc:
+            report.skipped.append((str(f), f"not a DICOM Part 10 file: {type(exc).__name__}"))
+    return items
+
+
+def _batches(items: list[_Item]) -> Iterator[tuple[list[tuple[str, str]], list[_Item]]]:
+    """Group items so that each association needs at most ``_MAX_CONTEXTS`` contexts."""
+    contexts: list[tuple[str, str]] = []
+    batch: list[_Item] = []
+    for item in items:
+        pair = (item.sop_class, item.transfer_syntax)
+        if pair not in contexts:
+            if len(contexts) == _MAX_CONTEXTS:
+                yield contexts, batch
+                contexts, batch = [], []
+            contexts.append(pair)
+        batch.append(item)
+    if batch:
+        yield contexts, batch
+
+
+def send(
+    files: list[Path],
+    host: str,
+    port: int,
+    *,
+    called: str,
+    calling: str = "JIP",
+    console: Console | None = None,
+) -> SendReport:
+    """C-STORE ``files`` to a peer; raises ``AssociationFailed`` if it will not talk."""
+    report = SendReport()
+    items = _scan(files, report)
+    old_chunked = _config.STORE_SEND_CHUNKED_DATASET
+    _config.STORE_SEND_CHUNKED_DATASET = True  # send the file's bytes as they are
+    try:
+        with Progress(
+            TextColumn("sending"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            console=console,
+            transient=True,
+        ) as progress:
+            task = progress.add_task("sending", total=len(items))
+            for contexts, batch in _batches(items):
+                ae = AE(ae_title=calling)
+                for sop_class, ts in contexts:
+                    ae.add_requested_context(sop_class, [ts])
+                assoc = _associate(ae, host, port, called)
+                try:
+                    for item in batch:
+                        _send_one(assoc, item, report)
+                        progress.advance(task)
+                finally:
+                    if assoc.is_established:
+                        assoc.release()
+    finally:
+        _config.STORE_SEND_CHUNKED_DATASET = old_chunked
+    return report
+
+
+def _send_one(assoc: Association, item: _Item, report: SendReport) -> None:
+    if not assoc.is_established:
+        report.failed.append((str(item.path), "association lost"))
+        return
+    try:
+        rsp = assoc.send_c_store(item.path)
+    except (ValueError, AttributeError, OSError) as exc:
+        # no accepted context for this SOP class / transfer syntax, or unreadable file
+        report.failed.append((str(item.path), str(exc).splitlines()[0]))
+        return
+    status = int(rsp.Status) if "Status" in rsp else None
+    if status in _OK_STATUSES:
+        report.sent += 1
+    elif status is None:
+        report.failed.append((str(item.path), "no response from peer"))
+    else:
+        report.failed.append((str(item.path), f"peer answered status 0x{status:04X}"))
 
 
 def send_files(
@@ -35,27 +159,6 @@ def send_files(
     calling: str = "JIP",
     console: Console | None = None,
 ) -> tuple[int, int]:
-    """C-STORE each file over one association; returns (succeeded, failed)."""
-    ae = AE(ae_title=calling)
-    ae.requested_contexts = StoragePresentationContexts[:120]
-    assoc = ae.associate(host, port, ae_title=called)
-    if not assoc.is_established:
-        raise JIPError(f"association with {called}@{host}:{port} failed")
-    ok = failed = 0
-    try:
-        with Progress(console=console, transient=True) as progress:
-            task = progress.add_task("sending", total=len(files))
-            for f in files:
-                try:
-                    ds = pydicom.dcmread(f)
-                    status = assoc.send_c_store(ds)
-                    if status and int(status.Status) in (0x0000, 0xB000, 0xB006, 0xB007):
-                        ok += 1
-                    else:
-                        failed += 1
-                except Exception:
-                    failed += 1
-                progress.advance(task)
-    finally:
-        assoc.release()
-    return ok, failed
+    """C-STORE each file; returns (succeeded, failed or skipped)."""
+    r = send(files, host, port, called=called, calling=calling, console=console)
+    return r.sent, len(r.failed) + len(r.skipped)

@@ -9,7 +9,9 @@ from pynetdicom import AE, ALL_TRANSFER_SYNTAXES, StoragePresentationContexts, e
 from pynetdicom.sop_class import Verification  # type: ignore[attr-defined]
 from pynetdicom.transport import ThreadedAssociationServer
 
-from jip.dicom import handlers
+from jip.dicom import handlers, retrieve
+from jip.dicom.find import FIND_SOP_CLASSES, handle_find
+from jip.dicom.guard import start_guarded_server
 from jip.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -29,6 +31,9 @@ def build_ae(runtime: Runtime) -> AE:
     for cx in StoragePresentationContexts:
         assert cx.abstract_syntax is not None
         ae.add_supported_context(cx.abstract_syntax, ALL_TRANSFER_SYNTAXES)
+    for find_model in FIND_SOP_CLASSES:  # C-FIND (query)
+        ae.add_supported_context(find_model)
+    retrieve.configure_retrieve(ae)  # after the storage contexts: C-GET roles on them
     return ae
 
 
@@ -36,6 +41,8 @@ def handler_bindings(runtime: Runtime) -> list[tuple[Any, ...]]:
     return [
         (evt.EVT_C_ECHO, handlers.handle_echo),
         (evt.EVT_C_STORE, handlers.handle_store, [runtime]),
+        (evt.EVT_C_FIND, handle_find, [runtime]),
+        *retrieve.handler_bindings(runtime),
     ]
 
 
@@ -44,8 +51,10 @@ def start_dicom_server(runtime: Runtime, port: int | None = None) -> ThreadedAss
     ae = build_ae(runtime)
     s = runtime.settings
     bind_port = s.dicom_port if port is None else port
-    server = ae.start_server(
-        (s.bind_host, bind_port), block=False, evt_handlers=handler_bindings(runtime)
+    return start_guarded_server(
+        ae,
+        (s.bind_host, bind_port),
+        handler_bindings(runtime),
+        max_pdu_size=s.max_pdu_size,
+        recv_timeout=s.network_timeout,
     )
-    assert server is not None
-    return server

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, Float, ForeignKey, Index, Integer, String
+from sqlalchemy import JSON, BigInteger, DateTime, Float, ForeignKey, Index, Integer, String, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -84,3 +84,9 @@ class Instance(Base):
 
 
 Index("ix_series_study_modality", Series.study_uid, Series.modality)
+
+# query (QIDO-RS, C-FIND) ordering and name prefixes: migration 0002_query
+Index("ix_series_date_uid", Series.study_date, Series.series_uid)
+Index("ix_series_modality_date_uid", Series.modality, Series.study_date, Series.series_uid)
+Index("ix_studies_date_uid", Study.study_date, Study.study_uid)
+Index("ix_patients_name_lower", func.lower(Patient.patient_name))

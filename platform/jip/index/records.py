@@ -1,15 +1,42 @@
-"""Write side of the index: one instance in, patient/study/series rows kept consistent."""
+"""Write side of the index: one instance in, patient/study/series rows kept consistent.
+
+This runs once per received instance inside the index writer's group commit, so it uses
+plain SQL statements (no ORM unit of work): in the common case an instance costs one
+lookup, one series lookup, two counter updates and one insert.
+"""
 
 from __future__ import annotations
 
 import enum
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from jip.dicom.parse import ParsedInstance
 from jip.index.models import Instance, Patient, Series, Study
+
+# Statements built once: building SQLAlchemy constructs per call cost more than running them.
+_FIND_INSTANCE = select(Instance.object_key).where(
+    Instance.sop_instance_uid == bindparam("b_sop_instance_uid")
+)
+_FIND_STUDY = select(Study.modalities).where(Study.study_uid == bindparam("b_study_uid"))
+_FIND_PATIENT = select(Patient.id).where(Patient.patient_id == bindparam("b_patient_id"))
+_BUMP_SERIES = (
+    update(Series)
+    .where(Series.series_uid == bindparam("b_series_uid"))
+    .values(
+        num_instances=Series.num_instances + 1,
+        last_received=bindparam("b_now"),
+        completed_at=None,
+    )
+)
+_BUMP_STUDY = (
+    update(Study)
+    .where(Study.study_uid == bindparam("b_study_uid"))
+    .values(num_instances=Study.num_instances + 1, updated_at=bindparam("b_now"))
+)
+_INSERT_INSTANCE = insert(Instance)
 
 
 class StoreOutcome(enum.StrEnum):
@@ -23,44 +50,48 @@ def record_instance(
 ) -> StoreOutcome:
     """Index one stored instance. The rule for a repeated SOP Instance UID: the first
     copy stays; identical bytes are a duplicate, differing bytes a conflict (logged)."""
-    existing = session.get(Instance, parsed.sop_instance_uid)
+    conn = session.connection()
+    existing = conn.execute(_FIND_INSTANCE, {"b_sop_instance_uid": parsed.sop_instance_uid}).first()
     if existing is not None:
-        return StoreOutcome.DUPLICATE if existing.object_key == key else StoreOutcome.CONFLICT
+        return StoreOutcome.DUPLICATE if existing[0] == key else StoreOutcome.CONFLICT
 
-    patient = session.scalar(select(Patient).where(Patient.patient_id == parsed.patient_id))
-    if patient is None:
-        patient = Patient(
-            patient_id=parsed.patient_id,
-            patient_name=parsed.patient_name,
-            birth_date=parsed.patient_birth_date,
-            sex=parsed.patient_sex,
-        )
-        session.add(patient)
-        session.flush()
-
-    study = session.get(Study, parsed.study_uid)
-    if study is None:
-        study = Study(
+    bump = {"b_series_uid": parsed.series_uid, "b_now": now}
+    if conn.execute(_BUMP_SERIES, bump).rowcount == 0:  # first instance of its series
+        _add_series(conn, parsed, now)
+        conn.execute(_BUMP_SERIES, bump)
+    conn.execute(_BUMP_STUDY, {"b_study_uid": parsed.study_uid, "b_now": now})
+    conn.execute(
+        _INSERT_INSTANCE,
+        dict(
+            sop_instance_uid=parsed.sop_instance_uid,
+            series_uid=parsed.series_uid,
             study_uid=parsed.study_uid,
-            patient_pk=patient.id,
-            study_date=parsed.study_date,
-            study_time=parsed.study_time,
-            accession_number=parsed.accession_number,
-            study_id=parsed.study_id,
-            description=parsed.study_description,
-            referring_physician=parsed.referring_physician,
-            institution=parsed.institution,
-            modalities="",
-            num_series=0,
-            num_instances=0,
-            updated_at=now,
-        )
-        session.add(study)
-        session.flush()
+            sop_class_uid=parsed.sop_class_uid,
+            transfer_syntax_uid=parsed.transfer_syntax_uid,
+            instance_number=parsed.instance_number,
+            rows=parsed.rows,
+            columns=parsed.columns,
+            number_of_frames=parsed.number_of_frames,
+            object_key=key,
+            size=size,
+            received_at=now,
+            tags=parsed.tags,
+        ),
+    )
+    return StoreOutcome.STORED
 
-    series = session.get(Series, parsed.series_uid)
-    if series is None:
-        series = Series(
+
+def _add_series(conn: Connection, parsed: ParsedInstance, now: datetime) -> None:
+    """First instance of a series: create the series row and, if new, its study and
+    patient rows; keep the study's series count and modality list."""
+    study = conn.execute(_FIND_STUDY, {"b_study_uid": parsed.study_uid}).first()
+    if study is None:
+        _add_study(conn, parsed, now)
+        modalities = ""
+    else:
+        modalities = study[0]
+    conn.execute(
+        insert(Series).values(
             series_uid=parsed.series_uid,
             study_uid=parsed.study_uid,
             modality=parsed.modality,
@@ -78,34 +109,44 @@ def record_instance(
             first_received=now,
             last_received=now,
         )
-        session.add(series)
-        session.flush()
-        study.num_series += 1
-        mods = set(filter(None, study.modalities.split("\\")))
-        if parsed.modality and parsed.modality not in mods:
-            study.modalities = "\\".join(sorted(mods | {parsed.modality}))
-    series.num_instances += 1
-    series.last_received = now
-    series.completed_at = None
-    study.num_instances += 1
-    study.updated_at = now
+    )
+    mods = set(filter(None, modalities.split("\\")))
+    if parsed.modality:
+        mods.add(parsed.modality)
+    conn.execute(
+        update(Study)
+        .where(Study.study_uid == parsed.study_uid)
+        .values(num_series=Study.num_series + 1, modalities="\\".join(sorted(mods)))
+    )
 
-    session.add(
-        Instance(
-            sop_instance_uid=parsed.sop_instance_uid,
-            series_uid=parsed.series_uid,
+
+def _add_study(conn: Connection, parsed: ParsedInstance, now: datetime) -> None:
+    patient_pk = conn.execute(_FIND_PATIENT, {"b_patient_id": parsed.patient_id}).scalar()
+    if patient_pk is None:
+        patient_pk = conn.execute(
+            insert(Patient)
+            .values(
+                patient_id=parsed.patient_id,
+                patient_name=parsed.patient_name,
+                birth_date=parsed.patient_birth_date,
+                sex=parsed.patient_sex,
+            )
+            .returning(Patient.id)
+        ).scalar_one()
+    conn.execute(
+        insert(Study).values(
             study_uid=parsed.study_uid,
-            sop_class_uid=parsed.sop_class_uid,
-            transfer_syntax_uid=parsed.transfer_syntax_uid,
-            instance_number=parsed.instance_number,
-            rows=parsed.rows,
-            columns=parsed.columns,
-            number_of_frames=parsed.number_of_frames,
-            object_key=key,
-            size=size,
-            received_at=now,
-            tags=parsed.tags,
+            patient_pk=patient_pk,
+            study_date=parsed.study_date,
+            study_time=parsed.study_time,
+            accession_number=parsed.accession_number,
+            study_id=parsed.study_id,
+            description=parsed.study_description,
+            referring_physician=parsed.referring_physician,
+            institution=parsed.institution,
+            modalities="",
+            num_series=0,
+            num_instances=0,
+            updated_at=now,
         )
     )
-    session.flush()
-    return StoreOutcome.STORED

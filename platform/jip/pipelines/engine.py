@@ -105,7 +105,12 @@ class LocalEngine(WorkflowEngine):
 
     def _loop(self) -> None:
         while not self._stop.is_set():
-            job_id = self._claim()
+            try:
+                job_id = self._claim()
+            except Exception:  # a locked or unreachable database must not end the worker
+                log.exception("claiming a job failed; retrying")
+                self._stop.wait(self.poll)
+                continue
             if job_id is None:
                 with self._wake:
                     if self._pending == 0:

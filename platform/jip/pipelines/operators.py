@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SEG_SOP_CLASS = "1.2.840.10008.5.1.4.1.1.66.4"
+MAX_OUTPUT_BYTES = 2 * 1024**3  # per job, all declared outputs together
 T = TypeVar("T")
 
 
@@ -91,6 +92,8 @@ def _prepare(runtime: Runtime, job_id: str) -> Path:
         algo_name = run.algorithm
     if status == JobStatus.CANCELLED:
         raise JobCancelledError(f"job {job_id} was cancelled")
+    if status not in (JobStatus.QUEUED, JobStatus.PREPARING):
+        raise JobCancelledError(f"job {job_id} is {status}; retry the run to run it again")
     if status == JobStatus.QUEUED and not state.claim_job(sessions, job_id, _worker_name()):
         raise JobCancelledError(f"job {job_id} is no longer queued")
     algorithm = runtime.pipelines.registry.get(algo_name)
@@ -100,7 +103,7 @@ def _prepare(runtime: Runtime, job_id: str) -> Path:
     (folder / "input").mkdir(parents=True)
     out = folder / "output"
     out.mkdir()
-    out.chmod(0o777)  # the algorithm runs as an unprivileged user
+    _give_to_algorithm(out, runtime.settings.algorithm_user)
     folder.chmod(0o755)
     _append_log(folder, f"staging series {series_uid} for {algo_name}")
 
@@ -142,8 +145,9 @@ def _run(runtime: Runtime, job_id: str) -> None:
     if not (folder / "input").is_dir():
         raise JobFailedError(f"job {job_id} has no staged input (prepare did not run)")
     runner = runtime.pipelines.runner
-    req = RunRequest(job_id=job_id, manifest=algorithm.manifest, algorithm_dir=algorithm.folder,
-                     job_dir=folder)
+    req = RunRequest(
+        job_id=job_id, manifest=algorithm.manifest, algorithm_dir=algorithm.folder, job_dir=folder
+    )
     image_id = runner.resolve_image(req)
     digest = algorithm.manifest.image_digest
     if digest and image_id and image_id != digest:
@@ -151,8 +155,13 @@ def _run(runtime: Runtime, job_id: str) -> None:
             f"image {algorithm.manifest.image} is {image_id}, manifest pins {digest}"
         )
     if image_id:
-        req = RunRequest(job_id=job_id, manifest=algorithm.manifest,
-                         algorithm_dir=algorithm.folder, job_dir=folder, image_id=image_id)
+        req = RunRequest(
+            job_id=job_id,
+            manifest=algorithm.manifest,
+            algorithm_dir=algorithm.folder,
+            job_dir=folder,
+            image_id=image_id,
+        )
     state.set_job(sessions, job_id, status=JobStatus.RUNNING, image_id=image_id)
     _append_log(folder, f"starting {algorithm.manifest.image} with the {runner.name} runner")
     outcome = runner.run(req, _cancel_check(runtime, job_id))
@@ -190,10 +199,14 @@ def _store(runtime: Runtime, job_id: str) -> None:
         state.set_job(sessions, job_id, status=JobStatus.STORING)
     files = sorted(p for p in out.rglob("*") if p.is_file() or p.is_symlink())
     declared = []
+    total = 0
     for path in files:  # check all first: nothing is stored from a job that broke the rules
         rel = path.relative_to(out).as_posix()
         if path.is_symlink():
             raise JobFailedError(f"output {rel!r} is a symbolic link")
+        total += path.stat().st_size
+        if total > MAX_OUTPUT_BYTES:
+            raise JobFailedError(f"outputs exceed {MAX_OUTPUT_BYTES >> 20} MiB")
         try:
             declared.append((path, rel, manifest.output_for(rel)))
         except UndeclaredOutputError as exc:
@@ -209,9 +222,17 @@ def _store(runtime: Runtime, job_id: str) -> None:
             _check_table(rel, output.kind, data)
             key = runtime.store.put(data)
         rows.append(
-            PipelineResult(run_id=run_id, job_id=job_id, output=output.name, kind=output.kind,
-                           filename=rel, object_key=key, size=len(data),
-                           series_uid=series_uid, created_at=now)
+            PipelineResult(
+                run_id=run_id,
+                job_id=job_id,
+                output=output.name,
+                kind=output.kind,
+                filename=rel,
+                object_key=key,
+                size=len(data),
+                series_uid=series_uid,
+                created_at=now,
+            )
         )
     _append_log(folder, f"storing {len(rows)} result file(s)")
     state.set_job(sessions, job_id, status=JobStatus.SUCCEEDED, error="",
@@ -315,6 +336,17 @@ def _append_log(folder: Path, line: str) -> None:
     stamp = datetime.now(UTC).strftime("%H:%M:%S.%f")[:-3]
     with (folder / "log.txt").open("a") as f:
         f.write(f"[jip {stamp}] {line}\n")
+
+
+def _give_to_algorithm(out: Path, user: str) -> None:
+    """The output folder belongs to the algorithm's user when we can chown (root), else it
+    must be world-writable for a container user that is not us."""
+    if os.geteuid() == 0:
+        uid, _, gid = user.partition(":")
+        os.chown(out, int(uid), int(gid or uid))
+        out.chmod(0o755)
+    else:
+        out.chmod(0o777)
 
 
 def _worker_name() -> str:

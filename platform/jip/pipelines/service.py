@@ -94,8 +94,9 @@ class PipelineService:
             if len(uids) > MAX_SERIES_PER_RUN:
                 raise InvalidInputError(f"a run holds at most {MAX_SERIES_PER_RUN} series")
             rows = dict(
-                s.execute(select(Series.series_uid, Series.modality).where(
-                    Series.series_uid.in_(uids))).all()
+                s.execute(
+                    select(Series.series_uid, Series.modality).where(Series.series_uid.in_(uids))
+                ).all()
             )
         missing = [u for u in uids if u not in rows]
         if missing:
@@ -119,8 +120,9 @@ class PipelineService:
             trigger=trigger,
             cohort_id=cohort_id,
         )
-        log.info("run %s of %s on %d series", run.id, algo.name, len(uids),
-                 extra={"run_id": run.id})
+        log.info(
+            "run %s of %s on %d series", run.id, algo.name, len(uids), extra={"run_id": run.id}
+        )
         if submit:
             self.engine.submit(run.id)
         return run
@@ -136,8 +138,6 @@ class PipelineService:
 
     def _cohort_series(self, session: Session, cohort_id: str) -> list[str]:
         resolver = self.cohort_resolver or _default_cohort_resolver()
-        if resolver is None:
-            raise NotFoundError("cohorts are not available on this site")
         return resolver(session, cohort_id)
 
     # -- auto-triggers -----------------------------------------------------------------
@@ -192,11 +192,15 @@ class PipelineService:
         return started
 
 
-def _default_cohort_resolver() -> CohortResolver | None:
-    """Cohorts belong to the cohort service; use its resolver when it is installed."""
-    try:
-        from jip.cohorts import series_uids_for_cohort  # type: ignore[import-not-found]
-    except ImportError:
-        return None
-    resolver: CohortResolver = series_uids_for_cohort
-    return resolver
+def _default_cohort_resolver() -> CohortResolver:
+    """Cohorts belong to the cohort service: a run on a cohort takes its member series."""
+    from jip.cohorts.service import member_uids
+
+    def resolve(session: Session, cohort_id: str) -> list[str]:
+        try:
+            key = int(cohort_id)
+        except ValueError:
+            raise NotFoundError(f"no cohort {cohort_id!r}") from None
+        return member_uids(session, key)
+
+    return resolve

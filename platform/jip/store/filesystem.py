@@ -1,15 +1,34 @@
-"""A folder as object store: the embedded default, durable with fsync."""
+"""A folder as object store: the embedded default, durable with fsync.
+
+Durability in one round: the bytes go to a temp file, are renamed into place, and then
+the file and every directory whose entries changed are fsynced *concurrently* (the
+filesystem journal merges them into one commit), so a put costs one flush instead of a
+chain of four. ``put`` returns only after all of them. A crash before that can leave a
+torn file under its final name, but nothing was acknowledged for it: a later ``put`` of
+the same key checks the stored bytes against the key and rewrites a torn copy.
+
+Temp files carry the writer's pid; on start-up those of dead processes (half-written
+when a process died) are removed.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import logging
 import os
 import tempfile
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from jip.errors import NotFoundError, StorageError
 from jip.store.base import ObjectStore, check_key, content_key
+
+log = logging.getLogger(__name__)
+
+# fsync releases the GIL: a few threads let concurrent puts overlap their flushes
+_SYNC_POOL = ThreadPoolExecutor(max_workers=8, thread_name_prefix="jip-fsync")
 
 
 class FilesystemStore(ObjectStore):
@@ -20,6 +39,7 @@ class FilesystemStore(ObjectStore):
         self.root.mkdir(parents=True, exist_ok=True)
         self._tmp = self.root / ".tmp"
         self._tmp.mkdir(exist_ok=True)
+        self.removed_temp_files = remove_stale_temp_files(self._tmp)
 
     def path(self, key: str) -> Path:
         check_key(key)
@@ -28,29 +48,34 @@ class FilesystemStore(ObjectStore):
     def put(self, data: bytes) -> str:
         key = content_key(data)
         dest = self.path(key)
-        if dest.exists():
-            return key
         try:
-            new_dirs = not dest.parent.exists()
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self._tmp)
-            try:
-                with os.fdopen(fd, "wb") as fh:
-                    fh.write(data)
-                    fh.flush()
-                    os.fsync(fh.fileno())
-                os.replace(tmp, dest)
-            except BaseException:
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(tmp)
-                raise
-            _fsync_dir(dest.parent)
-            if new_dirs:
-                _fsync_dir(dest.parent.parent)
-                _fsync_dir(self.root)
+            if dest.exists():
+                if _holds(dest, key):
+                    return key
+                log.warning("object %s was torn (crash before it was acknowledged): rewriting", key)
+            self._write(dest, data)
         except OSError as exc:
             raise StorageError(f"cannot write object {key}: {exc}", key=key) from exc
         return key
+
+    def _write(self, dest: Path, data: bytes) -> None:
+        changed_dirs = _make_dirs(self.root, dest.parent)
+        fd, tmp = tempfile.mkstemp(dir=self._tmp, prefix=f"{os.getpid()}-")
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.replace(tmp, dest)
+            pending: list[Future[None]] = [_SYNC_POOL.submit(_fsync_dir, d) for d in changed_dirs]
+            os.fsync(fd)
+            for fut in pending:
+                fut.result()
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
+        finally:
+            os.close(fd)
 
     def get(self, key: str) -> bytes:
         try:
@@ -69,6 +94,53 @@ class FilesystemStore(ObjectStore):
         for p in self.root.glob("??/??/*"):
             if p.is_file():
                 yield p.name
+
+
+def _make_dirs(root: Path, leaf: Path) -> list[Path]:
+    """Create ``leaf`` (two levels under ``root``) and return every directory whose
+    entries must be fsynced for the object to survive a power loss."""
+    changed = [leaf]
+    for d in (leaf.parent, leaf):
+        try:
+            d.mkdir()
+        except FileExistsError:
+            continue
+        changed.append(d.parent)
+    return list(dict.fromkeys(changed))
+
+
+def _holds(path: Path, key: str) -> bool:
+    """True if the file's bytes hash to ``key`` (a complete, untorn copy)."""
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest() == key
+
+
+def remove_stale_temp_files(tmp: Path) -> int:
+    """Delete temp files whose writing process is gone; returns how many."""
+    removed = 0
+    for p in tmp.iterdir():
+        pid_text = p.name.split("-", 1)[0]
+        if pid_text.isdigit() and _alive(int(pid_text)):
+            continue
+        with contextlib.suppress(FileNotFoundError):
+            p.unlink()
+            removed += 1
+    if removed:
+        log.warning("removed %d half-written temp files from %s", removed, tmp)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _fsync_dir(path: Path) -> None:

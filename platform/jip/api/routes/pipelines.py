@@ -41,9 +41,16 @@ class AlgorithmPublic(BaseModel):
     def of(cls, a: Algorithm) -> AlgorithmPublic:
         m = a.manifest
         return cls(
-            name=m.name, version=m.version, description=m.description, image=m.image,
-            image_digest=m.image_digest, inputs=m.inputs, parameters=m.parameters,
-            outputs=m.outputs, resources=m.resources, timeout_seconds=m.timeout_seconds,
+            name=m.name,
+            version=m.version,
+            description=m.description,
+            image=m.image,
+            image_digest=m.image_digest,
+            inputs=m.inputs,
+            parameters=m.parameters,
+            outputs=m.outputs,
+            resources=m.resources,
+            timeout_seconds=m.timeout_seconds,
         )
 
 
@@ -67,8 +74,13 @@ class JobPublic(BaseModel):
     @classmethod
     def of(cls, j: PipelineJob) -> JobPublic:
         return cls(
-            id=j.id, series_uid=j.series_uid, status=j.status, attempts=j.attempts,
-            exit_code=j.exit_code, error=j.error, started_at=j.started_at,
+            id=j.id,
+            series_uid=j.series_uid,
+            status=j.status,
+            attempts=j.attempts,
+            exit_code=j.exit_code,
+            error=j.error,
+            started_at=j.started_at,
             finished_at=j.finished_at,
         )
 
@@ -86,8 +98,13 @@ class ResultPublic(BaseModel):
     @classmethod
     def of(cls, r: PipelineResult) -> ResultPublic:
         return cls(
-            id=r.id, job_id=r.job_id, output=r.output, kind=r.kind, filename=r.filename,
-            size=r.size, series_uid=r.series_uid,
+            id=r.id,
+            job_id=r.job_id,
+            output=r.output,
+            kind=r.kind,
+            filename=r.filename,
+            size=r.size,
+            series_uid=r.series_uid,
             download=f"/api/v1/runs/{r.run_id}/results/{r.id}",
         )
 
@@ -111,10 +128,19 @@ class RunPublic(BaseModel):
     @classmethod
     def of(cls, r: PipelineRun, progress: dict[str, int]) -> RunPublic:
         return cls(
-            id=r.id, algorithm=r.algorithm, algorithm_version=r.algorithm_version,
-            image=r.image, params=r.params, status=r.status, engine=r.engine,
-            runner=r.runner, trigger=r.trigger, cohort_id=r.cohort_id,
-            created_at=r.created_at, started_at=r.started_at, finished_at=r.finished_at,
+            id=r.id,
+            algorithm=r.algorithm,
+            algorithm_version=r.algorithm_version,
+            image=r.image,
+            params=r.params,
+            status=r.status,
+            engine=r.engine,
+            runner=r.runner,
+            trigger=r.trigger,
+            cohort_id=r.cohort_id,
+            created_at=r.created_at,
+            started_at=r.started_at,
+            finished_at=r.finished_at,
             progress=progress,
         )
 
@@ -148,8 +174,12 @@ class TriggerPublic(BaseModel):
     @classmethod
     def of(cls, t: PipelineTrigger) -> TriggerPublic:
         return cls(
-            id=t.id, algorithm=t.algorithm, series_filter=t.series_filter, params=t.params,
-            enabled=t.enabled, created_at=t.created_at,
+            id=t.id,
+            algorithm=t.algorithm,
+            series_filter=t.series_filter,
+            params=t.params,
+            enabled=t.enabled,
+            created_at=t.created_at,
         )
 
 

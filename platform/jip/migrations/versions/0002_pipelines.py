@@ -36,7 +36,9 @@ def upgrade() -> None:
     op.create_table(
         "pipeline_jobs",
         sa.Column("id", sa.String(32), primary_key=True),
-        sa.Column("run_id", sa.String(32), sa.ForeignKey("pipeline_runs.id"), nullable=False, index=True),
+        sa.Column(
+            "run_id", sa.String(32), sa.ForeignKey("pipeline_runs.id"), nullable=False, index=True
+        ),
         sa.Column("series_uid", sa.String(64), nullable=False, index=True),
         sa.Column("status", sa.String(16), nullable=False, index=True),
         sa.Column("attempts", sa.Integer(), nullable=False),
@@ -53,8 +55,12 @@ def upgrade() -> None:
     op.create_table(
         "pipeline_results",
         sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
-        sa.Column("run_id", sa.String(32), sa.ForeignKey("pipeline_runs.id"), nullable=False, index=True),
-        sa.Column("job_id", sa.String(32), sa.ForeignKey("pipeline_jobs.id"), nullable=False, index=True),
+        sa.Column(
+            "run_id", sa.String(32), sa.ForeignKey("pipeline_runs.id"), nullable=False, index=True
+        ),
+        sa.Column(
+            "job_id", sa.String(32), sa.ForeignKey("pipeline_jobs.id"), nullable=False, index=True
+        ),
         sa.Column("output", sa.String(64), nullable=False),
         sa.Column("kind", sa.String(8), nullable=False),
         sa.Column("filename", sa.String(256), nullable=False),

@@ -1,0 +1,75 @@
+import { render } from "preact";
+import { useErrorBoundary, useEffect, useState } from "preact/hooks";
+import { api, type Statistics } from "./api";
+import { Empty, ErrorBox } from "./components/States";
+import { CohortDetail, CohortList } from "./pages/Cohorts";
+import { Gallery } from "./pages/Gallery";
+import { PatientPage, StudyPage } from "./pages/StudyPatient";
+import { Viewer } from "./pages/Viewer";
+import { onLinkClick, useLocation } from "./router";
+import "./style.css";
+
+function route(path: string, search: string) {
+  let m: RegExpMatchArray | null;
+  if (path === "/" || path === "") return <Gallery search={search} />;
+  if (path === "/cohorts") return <CohortList />;
+  if ((m = path.match(/^\/cohorts\/(\d+)$/))) return <CohortDetail id={Number(m[1])} />;
+  if ((m = path.match(/^\/series\/([^/]+)$/))) return <Viewer uid={decodeURIComponent(m[1])} />;
+  if ((m = path.match(/^\/studies\/([^/]+)$/))) return <StudyPage uid={decodeURIComponent(m[1])} />;
+  if ((m = path.match(/^\/patients\/([^/]+)$/))) return <PatientPage id={decodeURIComponent(m[1])} />;
+  return (
+    <Empty>
+      Page not found. <a href="/">Back to the gallery</a>
+    </Empty>
+  );
+}
+
+function Totals() {
+  const [s, setS] = useState<Statistics | null>(null);
+  useEffect(() => {
+    api.statistics().then(setS, () => setS(null));
+  }, []);
+  if (!s) return null;
+  return (
+    <span class="muted small">
+      {s.patients.toLocaleString("en")} patients · {s.studies.toLocaleString("en")} studies ·{" "}
+      {s.series.toLocaleString("en")} series
+    </span>
+  );
+}
+
+/** A page that throws while rendering shows the error, never a blank screen. */
+function Page({ path, search }: { path: string; search: string }) {
+  const [error, reset] = useErrorBoundary();
+  if (error) return <ErrorBox error={error} retry={reset} />;
+  return route(path, search);
+}
+
+function App() {
+  const { path, search } = useLocation();
+  return (
+    <div class="app" onClick={onLinkClick}>
+      <nav class="topbar">
+        <a class="brand" href="/">
+          JIP
+        </a>
+        <a href="/" class={path === "/" ? "active" : ""}>
+          Gallery
+        </a>
+        <a href="/cohorts" class={path.startsWith("/cohorts") ? "active" : ""}>
+          Cohorts
+        </a>
+        <span class="spacer" />
+        <Totals />
+        <a href="/docs" target="_blank" rel="noreferrer" class="small">
+          API
+        </a>
+      </nav>
+      <Page key={path} path={path} search={search} />
+    </div>
+  );
+}
+
+const root = document.getElementById("app")!;
+root.textContent = ""; // drop the static "Loading JIP" placeholder of index.html
+render(<App />, root);

@@ -1,0 +1,54 @@
+"""Gallery list of series, one series with its instances, an instance's header."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from jip.api.browse_deps import SeriesFilterDep, SeriesIndexDep
+from jip.api.deps import SessionDep
+from jip.catalog import views
+from jip.catalog.filters import SORT_KEYS, parse_sort
+from jip.catalog.schemas import SeriesDetail, SeriesPage
+from jip.cohorts import service as cohorts
+
+router = APIRouter(tags=["browse"])
+
+
+@router.get("/series", response_model=SeriesPage)
+def list_series(
+    index: SeriesIndexDep,
+    session: SessionDep,
+    f: SeriesFilterDep,
+    sort: Annotated[str, Query(description=f"one of {', '.join(SORT_KEYS)}; '-' = descending")] = (
+        "-study_date"
+    ),
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> SeriesPage:
+    """Series matching the filter, one page, with the total over all pages."""
+    key, desc = parse_sort(sort)
+    members = cohorts.member_uids(session, f.cohort) if f.cohort is not None else None
+    total, rows = index.page(
+        f, sort=key, descending=desc, limit=limit, offset=offset, members=members
+    )
+    return SeriesPage(
+        total=total,
+        limit=limit,
+        offset=offset,
+        sort=sort,
+        items=[views.series_out(r) for r in rows],
+    )
+
+
+@router.get("/series/{series_uid}", response_model=SeriesDetail)
+def get_series(series_uid: str, session: SessionDep) -> SeriesDetail:
+    """One series with its instances in slice order (for the viewer)."""
+    return views.series_detail(session, series_uid)
+
+
+@router.get("/series/{series_uid}/instances/{sop_uid}/tags")
+def get_instance_tags(series_uid: str, sop_uid: str, session: SessionDep) -> dict[str, Any]:
+    """The flattened non-bulk DICOM header of one instance ({keyword: value})."""
+    return views.instance_tags(session, series_uid, sop_uid)

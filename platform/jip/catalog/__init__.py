@@ -1,0 +1,1 @@
+"""Browsing the index: series filters, facet counts, study/patient views, statistics."""

@@ -1,0 +1,329 @@
+"""Hierarchical search over the index: one level, key matches, return keys, paging.
+
+QIDO-RS and C-FIND translate their requests into a ``SearchRequest`` and get plain
+rows back (``{keyword: value}``); encoding to DICOM JSON or datasets is theirs.
+
+Query shape: one SELECT over the level's table joined upwards by primary keys
+(instance -> series -> study -> patient), ordered by the level's primary key so that
+``limit``/``offset`` pages are stable. Attributes the index has no column for are
+matched on the flattened instance tags and returned from a representative instance
+(the one with the smallest SOP Instance UID of the series or study).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, exists, func, select
+from sqlalchemy.orm import Session, aliased
+
+from jip.errors import InvalidInputError
+from jip.index.attributes import ATTRIBUTES, SERVICE_ATTRIBUTES, UNIQUE_KEY, Level, vr_of
+from jip.index.matching import FLOAT_VRS, INT_VRS, condition
+from jip.index.models import Instance, Patient, Series, Study
+
+_TABLES: dict[str, Any] = {
+    "patients": Patient,
+    "studies": Study,
+    "series": Series,
+    "instances": Instance,
+}
+_ROW_KEY = {  # the column that identifies a row of each level (and orders results)
+    Level.PATIENT: Patient.id,
+    Level.STUDY: Study.study_uid,
+    Level.SERIES: Series.series_uid,
+    Level.IMAGE: Instance.sop_instance_uid,
+}
+_CHUNK = 500
+
+
+@dataclass
+class SearchRequest:
+    """What to look for. ``matches`` maps keywords to DICOM key values (PS3.4 rules);
+    ``returns`` lists keywords to answer with; ``all_tags`` adds every flattened tag
+    of the instance (image level) or of a representative instance."""
+
+    level: Level
+    matches: dict[str, str] = field(default_factory=dict)
+    returns: list[str] = field(default_factory=list)
+    all_tags: bool = False
+    limit: int | None = None
+    offset: int = 0
+
+
+@dataclass
+class SearchPlan:
+    statement: Select[Any]
+    returns: list[str]
+    unsupported: list[str]
+    needs_tags: bool
+
+
+def column_of(keyword: str, level: Level | None = None) -> Any:
+    """The column holding ``keyword``; searched at ``level``, values the level's own
+    table carries (parent UIDs, the denormalised study date) are read from it, so no
+    join is needed and the level's indexes apply."""
+    if level is Level.SERIES and keyword == "StudyInstanceUID":
+        return Series.study_uid
+    if level is Level.SERIES and keyword == "StudyDate":
+        return Series.study_date
+    if level is Level.IMAGE and keyword == "StudyInstanceUID":
+        return Instance.study_uid
+    if level is Level.IMAGE and keyword == "SeriesInstanceUID":
+        return Instance.series_uid
+    attr = ATTRIBUTES[keyword]
+    assert attr.column is not None
+    table, col = attr.column.split(".")
+    return getattr(_TABLES[table], col)
+
+
+def _home(keyword: str, level: Level) -> Level:
+    """The level whose table a condition on ``keyword`` (searched at ``level``) reads."""
+    attr = ATTRIBUTES.get(keyword)
+    if attr is None or attr.column is None:
+        return level  # tag EXISTS / ModalitiesInStudy EXISTS correlate to the own table
+    table = column_of(keyword, level).table
+    return next(lv for lv in Level if _TABLES[_table_of(lv)].__table__ is table)
+
+
+def plan(request: SearchRequest, *, dialect: str) -> SearchPlan:
+    """Build the SELECT for ``request``; raises ``InvalidInputError`` on bad key values
+    and on keys of a level below the one searched.
+
+    Conditions on parent levels become ``fk IN (SELECT pk FROM parent WHERE ...)``, so
+    a selective parent filter (a patient name) drives the search through the foreign
+    key indexes instead of a scan of the level's table."""
+    level = request.level
+    conds: dict[Level, list[ColumnElement[bool]]] = {lv: [] for lv in Level}
+    unsupported: list[str] = []
+    for kw, value in request.matches.items():
+        if kw in SERVICE_ATTRIBUTES:
+            continue
+        attr = ATTRIBUTES.get(kw)
+        if attr is not None and attr.level > level:
+            raise InvalidInputError(
+                f"{kw} is a {attr.level.name.lower()}-level attribute: it cannot be "
+                f"matched in a {level.name.lower()}-level search"
+            )
+        cond = _condition(kw, value, level, dialect)
+        if cond is _UNSUPPORTED:
+            unsupported.append(kw)
+        elif cond is not None:
+            conds[_home(kw, level)].append(cond)
+
+    returns = list(dict.fromkeys([*request.returns, *request.matches]))
+    columns: list[Any] = [_ROW_KEY[level].label("__key")]
+    needed = {level}
+    needs_tags = request.all_tags
+    for kw in returns:
+        attr = ATTRIBUTES.get(kw)
+        if attr is None:
+            needs_tags = needs_tags or kw not in SERVICE_ATTRIBUTES
+            continue
+        if attr.level > level:
+            continue
+        needed.add(attr.level if attr.column is None else _home(kw, level))
+        columns.append(_return_column(kw, level).label(kw))
+    for lv in Level:  # unique keys of every level searched, for URLs and tag lookups
+        if lv <= level and lv is not Level.PATIENT:
+            kw = UNIQUE_KEY[lv]
+            columns.append(column_of(kw, level).label(f"__{kw}"))
+    if needs_tags and level is Level.IMAGE:
+        columns.append(Instance.tags.label("__tags"))
+
+    stmt = select(*columns).select_from(_TABLES[_table_of(level)])
+    stmt = _join_up(stmt, level, min(needed))
+    stmt = stmt.where(*conds[level], *_parent_filters(level, conds))
+    stmt = stmt.order_by(*_ORDER[level])
+    if request.offset:
+        stmt = stmt.offset(request.offset)
+    if request.limit is not None:
+        stmt = stmt.limit(request.limit)
+    return SearchPlan(stmt, returns, unsupported, needs_tags)
+
+
+# Newest first for studies and series; the trailing primary key makes pages stable.
+# Indexes (study_date, pk) and (modality, study_date, pk) give this order for free.
+_ORDER: dict[Level, list[Any]] = {
+    Level.PATIENT: [Patient.id],
+    Level.STUDY: [Study.study_date.desc(), Study.study_uid.desc()],
+    Level.SERIES: [Series.study_date.desc(), Series.series_uid.desc()],
+    Level.IMAGE: [Instance.sop_instance_uid],
+}
+
+
+def _parent_filters(
+    level: Level, conds: dict[Level, list[ColumnElement[bool]]]
+) -> list[ColumnElement[bool]]:
+    """Conditions of the levels above ``level`` as nested ``IN`` subqueries."""
+    out: list[ColumnElement[bool]] = []
+    if level <= Level.PATIENT:
+        return out
+    patient = conds[Level.PATIENT]
+    study = list(conds[Level.STUDY]) if level > Level.STUDY else []
+    if patient:
+        patients = select(Patient.id).where(*patient)
+        if level is Level.STUDY:
+            out.append(Study.patient_pk.in_(patients))
+        else:
+            study.append(Study.patient_pk.in_(patients))
+    if level is Level.STUDY:
+        return out
+    series = list(conds[Level.SERIES]) if level > Level.SERIES else []
+    if study:
+        studies = select(Study.study_uid).where(*study)
+        if level is Level.SERIES:
+            out.append(Series.study_uid.in_(studies))
+        else:
+            out.append(Instance.study_uid.in_(studies))
+    if series:
+        out.append(Instance.series_uid.in_(select(Series.series_uid).where(*series)))
+    return out
+
+
+def search(session: Session, request: SearchRequest) -> tuple[Iterator[dict[str, Any]], list[str]]:
+    """Rows matching ``request`` (lazily, in chunks) and the keys that could not be
+    used for matching (so the caller can warn). Raises ``InvalidInputError``."""
+    dialect = session.get_bind().dialect.name
+    p = plan(request, dialect=dialect)
+    return _rows(session, p, request.level), p.unsupported
+
+
+def _rows(session: Session, p: SearchPlan, level: Level) -> Iterator[dict[str, Any]]:
+    result = session.connection().execute(p.statement)  # Core rows: no ORM overhead
+    keys = list(result.keys())
+    selected = set(keys)
+    from_tags = [kw for kw in p.returns if kw not in selected and kw not in SERVICE_ATTRIBUTES]
+    service = [kw for kw in p.returns if kw in SERVICE_ATTRIBUTES]
+    split = "ModalitiesInStudy" in selected
+    while True:
+        chunk = result.fetchmany(_CHUNK)
+        if not chunk:
+            return
+        rows = [dict(zip(keys, r, strict=True)) for r in chunk]
+        if p.needs_tags and level is not Level.IMAGE:
+            _attach_representative_tags(session, rows, level)
+        for row in rows:
+            tags = row.get("__tags") or {}
+            for kw in from_tags:
+                row[kw] = tags.get(kw)
+            for kw in service:  # URLs, availability: the caller's to fill
+                row[kw] = None
+            if split:
+                row["ModalitiesInStudy"] = [
+                    m for m in (row["ModalitiesInStudy"] or "").split("\\") if m
+                ]
+            yield row
+
+
+def _attach_representative_tags(session: Session, rows: list[dict[str, Any]], level: Level) -> None:
+    if level is Level.PATIENT:
+        return
+    key_col = Instance.series_uid if level is Level.SERIES else Instance.study_uid
+    keys = [r["__key"] for r in rows]
+    firsts = (
+        select(func.min(Instance.sop_instance_uid))
+        .where(key_col.in_(keys))
+        .group_by(key_col)
+        .scalar_subquery()
+    )
+    stmt = select(key_col, Instance.tags).where(Instance.sop_instance_uid.in_(firsts))
+    found: dict[str, Any] = {key: tags for key, tags in session.execute(stmt)}
+    for r in rows:
+        r["__tags"] = found.get(r["__key"]) or {}
+
+
+_UNSUPPORTED: Any = object()
+
+
+def _condition(kw: str, value: str, level: Level, dialect: str) -> Any:
+    vr = vr_of(kw)
+    what = kw
+    if kw == "ModalitiesInStudy":
+        other = aliased(Series)
+        cond = condition(other.modality, value, "CS", dialect=dialect, what=what)
+        if cond is None:
+            return None
+        return exists().where(other.study_uid == _study_uid_at(level), cond)
+    attr = ATTRIBUTES.get(kw)
+    if attr is not None:
+        if attr.column is None:
+            return _UNSUPPORTED  # computed counts: return keys only
+        return condition(column_of(kw, level), value, vr, dialect=dialect, what=what)
+    if vr in ("SQ", "UN") or vr.startswith("O"):
+        return _UNSUPPORTED
+    # not a column: match the flattened tags of the instance(s)
+    tag = Instance.tags[kw]
+    col = tag.as_float() if vr in INT_VRS or vr in FLOAT_VRS else tag.as_string()
+    cond = condition(col, value, vr, dialect=dialect, what=what)
+    if cond is None:
+        return None
+    if level is Level.IMAGE:
+        return cond
+    if level is Level.PATIENT:
+        return _UNSUPPORTED
+    owner = Series.series_uid if level is Level.SERIES else Study.study_uid
+    inner = Instance.series_uid if level is Level.SERIES else Instance.study_uid
+    return exists().where(inner == owner, cond)
+
+
+def _study_uid_at(level: Level) -> Any:
+    return {
+        Level.PATIENT: Study.study_uid,
+        Level.STUDY: Study.study_uid,
+        Level.SERIES: Series.study_uid,
+        Level.IMAGE: Instance.study_uid,
+    }[level]
+
+
+_PATIENT_COUNTS: dict[str, Any] = {
+    "NumberOfPatientRelatedStudies": lambda st: func.count(),
+    "NumberOfPatientRelatedSeries": lambda st: func.sum(st.num_series),
+    "NumberOfPatientRelatedInstances": lambda st: func.sum(st.num_instances),
+}
+
+
+def _return_column(kw: str, level: Level) -> Any:
+    if kw == "ModalitiesInStudy":
+        return Study.modalities
+    if kw in _PATIENT_COUNTS:
+        other = aliased(Study)  # the patient's studies, not the row's own study
+        return (
+            select(func.coalesce(_PATIENT_COUNTS[kw](other), 0))
+            .where(other.patient_pk == Patient.id)
+            .correlate(Patient)
+            .scalar_subquery()
+        )
+    return column_of(kw, level)
+
+
+def _table_of(level: Level) -> str:
+    return {
+        Level.PATIENT: "patients",
+        Level.STUDY: "studies",
+        Level.SERIES: "series",
+        Level.IMAGE: "instances",
+    }[level]
+
+
+def _join_up(stmt: Select[Any], level: Level, top: Level) -> Select[Any]:
+    """Join from ``level`` up to ``top`` by primary keys (each join hits one row)."""
+    if level is Level.IMAGE and top <= Level.SERIES:
+        stmt = stmt.join(Series, Series.series_uid == Instance.series_uid)
+    if level >= Level.SERIES and top <= Level.STUDY:
+        on = Study.study_uid == (Series.study_uid if level is Level.SERIES else Instance.study_uid)
+        stmt = stmt.join(Study, on)
+    if level >= Level.STUDY and top <= Level.PATIENT:
+        stmt = stmt.join(Patient, Patient.id == Study.patient_pk)
+    return stmt
+
+
+def check_level(value: str) -> Level:
+    try:
+        return Level[value.strip().upper()]
+    except KeyError:
+        raise InvalidInputError(
+            f"unknown query level {value!r} (PATIENT, STUDY, SERIES or IMAGE)"
+        ) from None

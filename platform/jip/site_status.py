@@ -1,0 +1,82 @@
+"""What a site holds and whether it is running, read straight from its index.
+
+Used by ``jip status``: works whether or not ``jip up`` is running (it reads the index
+the settings point at and never creates or migrates anything), and asks the HTTP
+health endpoint only to tell which listeners are up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from sqlalchemy import func, inspect, select
+from sqlalchemy.exc import SQLAlchemyError
+
+from jip.config import Settings
+from jip.runtime import describe_backends
+
+
+@dataclass
+class SiteStatus:
+    data_dir: str
+    backends: dict[str, str]
+    counts: dict[str, int] = field(default_factory=dict)
+    stored_bytes: int = 0
+    index_error: str = ""
+    running: bool = False
+    listening: dict[str, str] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def collect_status(settings: Settings, *, http_timeout: float = 2.0) -> SiteStatus:
+    status = SiteStatus(
+        data_dir=str(settings.data_dir.resolve()), backends=describe_backends(settings)
+    )
+    _read_index(settings, status)
+    _probe_server(settings, status, http_timeout)
+    return status
+
+
+def _read_index(settings: Settings, status: SiteStatus) -> None:
+    from jip.index.db import make_engine
+    from jip.index.models import Instance, Patient, Series, Study
+
+    models = {"patients": Patient, "studies": Study, "series": Series, "instances": Instance}
+    status.counts = dict.fromkeys(models, 0)
+    if not settings.database_url and not (settings.data_dir / "index.sqlite3").exists():
+        return  # nothing received yet: do not create an empty index as a side effect
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        if not inspect(engine).has_table("instances"):
+            return
+        with engine.connect() as conn:
+            for name, model in models.items():
+                status.counts[name] = conn.scalar(select(func.count()).select_from(model)) or 0
+            status.stored_bytes = int(conn.scalar(select(func.sum(Instance.size))) or 0)
+    except SQLAlchemyError as exc:
+        status.index_error = f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
+    finally:
+        engine.dispose()
+
+
+def _probe_server(settings: Settings, status: SiteStatus, timeout: float) -> None:
+    import httpx
+
+    host = settings.bind_host if settings.bind_host not in ("0.0.0.0", "::") else "127.0.0.1"
+    base = f"http://{host}:{settings.http_port}"
+    try:
+        resp = httpx.get(f"{base}/api/v1/health", timeout=timeout)
+        health = resp.json() if resp.status_code == 200 else None
+    except (httpx.HTTPError, ValueError):
+        health = None
+    if not isinstance(health, dict):
+        return
+    status.running = True
+    status.listening = {
+        "http": f"{base}/",
+        "dicom": f"{health.get('ae_title', settings.ae_title)}@{host}:"
+        f"{health.get('dicom_port', settings.dicom_port)}",
+    }

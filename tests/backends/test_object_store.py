@@ -1,0 +1,90 @@
+"""The ObjectStore contract, run against both backends: a folder and a real S3 server."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from jip.errors import NotFoundError, StorageError
+from jip.store.base import ObjectStore, content_key
+from jip.store.filesystem import FilesystemStore
+from jip.store.s3 import S3Store
+from tests.backends.conftest import unique
+from tests.conftest import free_port
+from tests.servers import S3Server
+
+
+@pytest.fixture(params=["filesystem", "s3"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ObjectStore]:
+    if request.param == "filesystem":
+        st: ObjectStore = FilesystemStore(tmp_path / "objects")
+    else:
+        s3: S3Server = request.getfixturevalue("s3_server")
+        st = S3Store(
+            endpoint=s3.endpoint,
+            access_key=s3.access_key,
+            secret_key=s3.secret_key,
+            bucket=unique("jip-"),
+        )
+    yield st
+    st.close()
+
+
+def test_put_get_roundtrip_exact_bytes(store: ObjectStore) -> None:
+    blobs = [b"", b"DICM", bytes(range(256)) * 4000]  # up to ~1 MB
+    keys = [store.put(b) for b in blobs]
+    assert keys == [content_key(b) for b in blobs]
+    for k, b in zip(keys, blobs, strict=True):
+        assert store.get(k) == b
+        assert store.exists(k)
+    assert sorted(store.keys()) == sorted(keys)
+
+
+def test_put_same_bytes_twice_is_one_object(store: ObjectStore) -> None:
+    assert store.put(b"same") == store.put(b"same")
+    assert list(store.keys()) == [content_key(b"same")]
+
+
+def test_missing_and_deleted(store: ObjectStore) -> None:
+    key = store.put(b"to delete")
+    store.delete(key)
+    assert not store.exists(key)
+    with pytest.raises(NotFoundError):
+        store.get(key)
+    store.delete(key)  # deleting twice is fine
+    assert list(store.keys()) == []
+
+
+def test_keys_cannot_name_paths(store: ObjectStore) -> None:
+    for bad in ["../../etc/passwd", "a" * 63, "A" * 64, "/" + "a" * 63]:
+        with pytest.raises(ValueError):
+            store.get(bad)
+
+
+def test_concurrent_puts(store: ObjectStore) -> None:
+    blobs = [f"object {i}".encode() * 100 for i in range(40)]
+    with ThreadPoolExecutor(8) as pool:
+        keys = list(pool.map(store.put, blobs + blobs))
+    assert len(set(keys)) == 40
+    assert all(store.get(k) == b for k, b in zip(keys, blobs + blobs, strict=True))
+
+
+def test_s3_wrong_secret_is_storage_error(s3_server: S3Server) -> None:
+    with pytest.raises(StorageError, match="SignatureDoesNotMatch|AccessDenied"):
+        S3Store(
+            endpoint=s3_server.endpoint,
+            access_key=s3_server.access_key,
+            secret_key="not-the-secret",
+            bucket=unique("jip-"),
+        )
+
+
+def test_s3_unreachable_fails_fast_as_storage_error() -> None:
+    t0 = time.monotonic()
+    with pytest.raises(StorageError):
+        S3Store(endpoint=f"127.0.0.1:{free_port()}", access_key="a", secret_key="b", bucket="jip")
+    assert time.monotonic() - t0 < 15

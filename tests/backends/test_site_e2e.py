@@ -1,0 +1,124 @@
+"""The core end-to-end path on each backend combo: ``jip up`` on filesystem+SQLite and on
+S3 (SeaweedFS) + PostgreSQL, fed by dcmtk's storescu."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+import pydicom
+import pytest
+from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian
+from pynetdicom import AE
+from sqlalchemy import text
+
+from jip.index.db import make_engine
+from jip.synthetic import SeriesSpec, make_series, write_series
+from tests.backends.conftest import Site, unique
+from tests.conftest import start_jip, tool_env
+from tests.servers import PostgresServer, start_seaweedfs
+
+STORESCU = shutil.which("storescu") or "storescu"
+
+
+def storescu(site: Site, *files: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [STORESCU, "-R", "-aec", "JIP", "127.0.0.1", str(site.jip.dicom_port), *map(str, files)],
+        env=tool_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def dataset_part(data: bytes) -> bytes:
+    """The bytes after the file meta group (which the receiver writes itself)."""
+    assert data[128:132] == b"DICM"
+    return data[132 + 12 + int.from_bytes(data[140:144], "little") :]
+
+
+def test_ingest_index_retrieve_and_duplicates(combo_site: Site, tmp_path: Path) -> None:
+    site = combo_site
+    ct_series = write_series(SeriesSpec(slices=5, size=32, patient_id=unique("E2E")), tmp_path)
+    before, keys_before = site.counts(), set(site.store.keys())
+    health = httpx.get(f"{site.jip.url}/api/v1/health").json()
+    assert (health["store"], health["index"]) == (
+        site.settings.store_backend,
+        site.engine.dialect.name,
+    )
+
+    r = storescu(site, *ct_series)
+    assert r.returncode == 0, r.stderr
+    added = {k: site.counts()[k] - before[k] for k in before}
+    assert added == {"patients": 1, "studies": 1, "series": 1, "instances": 5}
+
+    sent = {pydicom.dcmread(p).SOPInstanceUID: p.read_bytes() for p in ct_series}
+    rows = [row for row in site.instances() if row.sop_instance_uid in sent]
+    assert len(rows) == len(sent)
+    for row in rows:
+        stored = site.store.get(row.object_key)
+        assert dataset_part(stored) == dataset_part(sent[row.sop_instance_uid])
+        assert row.size == len(stored)
+        assert row.transfer_syntax_uid == "1.2.840.10008.1.2.1"
+        assert row.tags["PatientID"].startswith("E2E")
+
+    # the same instances again: success, stored once
+    r = storescu(site, *ct_series)
+    assert r.returncode == 0, r.stderr
+    assert site.counts()["instances"] - before["instances"] == 5
+    assert len(set(site.store.keys()) - keys_before) == 5
+    _check_banner(site)
+
+
+@pytest.mark.slow
+def test_no_success_when_the_object_store_is_down(
+    pg_server: PostgresServer, tmp_path: Path
+) -> None:
+    """Durability: with its S3 server gone, JIP answers C-STORE with a failure (0xA700)
+    within seconds and indexes nothing; it serves again once the store is back."""
+    s3 = start_seaweedfs()
+    env = s3.env(unique("jip-"))
+    env["JIP_DATABASE_URL"] = pg_server.create_database(unique("jip_"))
+    jip = start_jip(tmp_path / "jipdata", extra_env=env)
+    engine = make_engine(env["JIP_DATABASE_URL"])
+    try:
+        ae = AE(ae_title="DURABLE")
+        ae.add_requested_context(CTImageStorage, [ExplicitVRLittleEndian])
+        first, second = make_series(SeriesSpec(slices=2, size=16))
+        assoc = ae.associate("127.0.0.1", jip.dicom_port, ae_title="JIP")
+        assert assoc.is_established
+        try:
+            assert assoc.send_c_store(first).Status == 0x0000
+            s3.stop()
+            t0 = time.monotonic()
+            assert assoc.send_c_store(second).Status == 0xA700
+            assert time.monotonic() - t0 < 30
+        finally:
+            assoc.release()
+        with engine.connect() as conn:
+            uids = set(conn.scalars(text("SELECT sop_instance_uid FROM instances")))
+        assert uids == {first.SOPInstanceUID}
+        assert httpx.get(f"{jip.url}/api/v1/health").status_code == 200
+    finally:
+        jip.stop()
+        engine.dispose()
+        s3.stop()
+
+
+def _check_banner(site: Site) -> None:
+    """``jip up`` prints what it started and where (with no secret in it)."""
+    banner = site.jip.log.read_text()
+    s = site.settings
+    assert "JIP is up" in banner
+    assert f"http://127.0.0.1:{site.jip.http_port}/" in banner
+    assert f"JIP@127.0.0.1:{site.jip.dicom_port}" in banner
+    assert str(s.data_dir.resolve()) in banner
+    if s.store_backend == "s3":
+        assert f"s3 http://{s.s3_endpoint}/{s.s3_bucket}" in banner
+        assert "postgresql" in banner and s.s3_secret_key not in banner
+        assert "***" in banner  # the database password is masked
+    else:
+        assert "filesystem" in banner and "sqlite" in banner

@@ -1,0 +1,134 @@
+"""QIDO-RS against a real ``jip up``: the ``dicomweb-client`` library as a viewer would
+use it, and plain HTTP for the status codes and headers PS3.18 asks for."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from dicomweb_client.api import DICOMwebClient
+from pydicom.dataset import Dataset
+
+from tests.e2e.query.conftest import MAX_RESULTS, Loaded
+
+
+@pytest.fixture(scope="module")
+def client(loaded: Loaded) -> DICOMwebClient:
+    return DICOMwebClient(url=f"{loaded.jip.url}/dicomweb")
+
+
+def _ds(item: dict) -> Dataset:  # type: ignore[type-arg]
+    return Dataset.from_json(item)
+
+
+def test_search_for_studies_wildcard_and_defaults(loaded: Loaded, client: DICOMwebClient) -> None:
+    found = [_ds(s) for s in client.search_for_studies(search_filters={"PatientName": "doe*"})]
+    assert {s.StudyInstanceUID for s in found} == {loaded.studies["A"], loaded.studies["B"]}
+    a = next(s for s in found if s.StudyInstanceUID == loaded.studies["A"])
+    # PS3.18 default study attributes
+    assert str(a.PatientName) == "Doe^John"
+    assert a.PatientID == "PID1"
+    assert a.StudyDate == "20240115"
+    assert list(a.ModalitiesInStudy) == ["CT", "MR"]
+    assert a.NumberOfStudyRelatedSeries == 2
+    assert a.NumberOfStudyRelatedInstances == 5
+    assert a.InstanceAvailability == "ONLINE"
+    assert a.RetrieveURL == f"{loaded.jip.url}/dicomweb/studies/{loaded.studies['A']}"
+
+
+def test_search_for_studies_ranges_lists_and_empty(loaded: Loaded, client: DICOMwebClient) -> None:
+    found = client.search_for_studies(search_filters={"StudyDate": "20240101-20241231"})
+    assert {_ds(s).StudyInstanceUID for s in found} == {loaded.studies["A"], loaded.studies["B"]}
+    uids = f"{loaded.studies['B']},{loaded.studies['C']}"
+    found = client.search_for_studies(search_filters={"StudyInstanceUID": uids})
+    assert {_ds(s).StudyInstanceUID for s in found} == {loaded.studies["B"], loaded.studies["C"]}
+    assert client.search_for_studies(search_filters={"PatientID": "NOBODY"}) == []
+
+
+def test_search_for_series(loaded: Loaded, client: DICOMwebClient) -> None:
+    study = loaded.studies["A"]
+    found = [_ds(s) for s in client.search_for_series(study_instance_uid=study)]
+    assert {s.SeriesInstanceUID for s in found} == set(loaded.series[study])
+    assert sorted(s.Modality for s in found) == ["CT", "MR"]
+    ct = [_ds(s) for s in client.search_for_series(search_filters={"Modality": "CT"})]
+    assert len(ct) == 2
+    # all-series search carries the study attributes too (PS3.18 10.6.3.3)
+    assert {str(s.PatientName) for s in ct} == {"Doe^John", "Doe^Jane"}
+    assert all(s.NumberOfSeriesRelatedInstances in (2, 3) for s in ct)
+
+
+def test_search_for_instances(loaded: Loaded, client: DICOMwebClient) -> None:
+    study = loaded.studies["A"]
+    series = loaded.series[study][0]
+    found = [
+        _ds(i)
+        for i in client.search_for_instances(study_instance_uid=study, series_instance_uid=series)
+    ]
+    assert {i.SOPInstanceUID for i in found} == set(loaded.instances[series])
+    assert sorted(i.InstanceNumber for i in found) == [1, 2, 3]
+    assert {i.Rows for i in found} == {8}
+    in_study = client.search_for_instances(study_instance_uid=study, get_remaining=True)
+    assert len(in_study) == 5
+
+
+def test_paging_with_limit_offset_and_get_remaining(client: DICOMwebClient) -> None:
+    everything = client.search_for_instances(get_remaining=True)
+    assert len(everything) == 9  # > MAX_RESULTS: fetched page by page with offset
+    uids = [_ds(i).SOPInstanceUID for i in everything]
+    assert len(set(uids)) == 9
+    page = client.search_for_instances(limit=2, offset=3)
+    assert [_ds(i).SOPInstanceUID for i in page] == uids[3:5]
+
+
+def test_includefield(loaded: Loaded, client: DICOMwebClient) -> None:
+    study = loaded.studies["C"]
+    found = client.search_for_series(
+        study_instance_uid=study, fields=["BodyPartExamined", "00180050"]
+    )
+    s = _ds(found[0])
+    assert s.BodyPartExamined == "CHEST"
+    assert float(s.SliceThickness) == 2.5
+    every = client.search_for_instances(study_instance_uid=study, fields=["all"])
+    i = _ds(every[0])
+    assert [float(v) for v in i.PixelSpacing] == [0.7, 0.7]  # a flattened tag
+    assert i.Manufacturer == "JIP"
+
+
+def test_server_maximum_is_announced(loaded: Loaded) -> None:
+    r = httpx.get(f"{loaded.jip.url}/dicomweb/instances")
+    assert r.status_code == 200
+    assert len(r.json()) == MAX_RESULTS
+    assert r.headers["content-type"].startswith("application/dicom+json")
+    assert "additional results" in r.headers["warning"]
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("StudyDate=2024-01-01", "not a valid range (YYYYMMDD-YYYYMMDD)"),
+        ("StudyDate=2024", "not a date"),
+        ("StudyInstanceUID=1.2.x", "not a valid UID"),
+        ("NoSuchAttribute=1", "unknown DICOM attribute"),
+        ("limit=-1", "limit"),
+        ("offset=abc", "offset"),
+        ("fuzzymatching=maybe", "fuzzymatching"),
+        ("includefield=Bogus", "unknown DICOM attribute"),
+        ("Modality=CT", "series-level attribute"),
+    ],
+)
+def test_bad_query_parameters_are_400(loaded: Loaded, query: str, message: str) -> None:
+    r = httpx.get(f"{loaded.jip.url}/dicomweb/studies?{query}")
+    assert r.status_code == 400, r.text
+    assert message in r.json()["detail"]
+
+
+def test_status_codes_and_headers(loaded: Loaded) -> None:
+    url = loaded.jip.url
+    assert httpx.get(f"{url}/dicomweb/studies?PatientID=NOBODY").status_code == 204
+    assert httpx.get(f"{url}/dicomweb/studies/1.2.3.4/series").status_code == 204
+    assert httpx.get(f"{url}/dicomweb/studies/not..uid/series").status_code == 400
+    r = httpx.get(f"{url}/dicomweb/studies?fuzzymatching=true")
+    assert r.status_code == 200 and "fuzzymatching" in r.headers["warning"]
+    xml = {"Accept": 'multipart/related; type="application/dicom+xml"'}
+    assert httpx.get(f"{url}/dicomweb/studies", headers=xml).status_code == 406
+    r = httpx.get(f"{url}/dicomweb/series?RequestAttributesSequence.ScheduledProcedureStepID=1")
+    assert r.status_code == 200 and "not supported" in r.headers["warning"]
