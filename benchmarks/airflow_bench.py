@@ -55,9 +55,12 @@ def workload(rt: Runtime, series: int, timeout: float) -> tuple[float, dict[str,
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--series", type=int, default=100)
+    ap.add_argument("--quick", action="store_true", help="10 series (make bench --quick)")
     ap.add_argument("--workers", type=int, default=2, help="local workers / Airflow parallelism")
     ap.add_argument("--timeout", type=float, default=1800)
-    args = ap.parse_args()
+    args, _ = ap.parse_known_args()  # run_all.py passes its arguments to every script
+    if args.quick:
+        args.series = 10
 
     with tempfile.TemporaryDirectory(prefix="jip-airflow-bench-") as tmp_name:
         tmp = Path(tmp_name)
