@@ -105,13 +105,15 @@ class AirflowServices:
 
 
 def start_airflow_services(
-    tmp: Path, timeout: float = 600, parallelism: int = 4
+    tmp: Path, timeout: float = 600, parallelism: int = 4, migrated: AirflowHome | None = None
 ) -> AirflowServices:
-    """Start Airflow for real and wait until the API answers and our DAG is parsed."""
+    """Start Airflow for real and wait until the API answers and our DAG is parsed.
+    ``migrated``: reuse that home's metadata database instead of migrating a new one."""
     assert AIRFLOW_BIN.exists(), f"{AIRFLOW_BIN} missing: run `make airflow-venv`"
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     password = secrets.token_urlsafe(16)
+    tmp = migrated.path if migrated else tmp
     tmp.mkdir(parents=True, exist_ok=True)
     (tmp / "passwords.json").write_text(json.dumps({"jip": password}))
     env = airflow_env(tmp)
@@ -127,8 +129,9 @@ def start_airflow_services(
         AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC="1",
     )
     home = AirflowHome(tmp, env)
-    done = home.run("db", "migrate")
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    if migrated is None:
+        done = home.run("db", "migrate")
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     commands = {
         "api-server": ["api-server", "-H", "127.0.0.1", "-p", str(port), "-w", "1"],
         "scheduler": ["scheduler", "--skip-serve-logs"],
@@ -182,7 +185,7 @@ def _wait_for_dag(services: AirflowServices, dag_id: str, timeout: float) -> Non
 
 
 @pytest.fixture(scope="module")
-def airflow_services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AirflowServices]:
-    services = start_airflow_services(tmp_path_factory.mktemp("airflow-services"))
+def airflow_services(airflow_home: AirflowHome) -> Iterator[AirflowServices]:
+    services = start_airflow_services(airflow_home.path, migrated=airflow_home)
     yield services
     services.stop()

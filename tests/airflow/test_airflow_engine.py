@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from jip.pipelines import airflow_engine, state
 from jip.pipelines.airflow_client import AirflowClient, AirflowError
-from jip.pipelines.airflow_engine import AirflowEngine, dag_run_prefix
+from jip.pipelines.airflow_engine import CANCEL_NOTE, AirflowEngine, dag_run_prefix
 from jip.pipelines.models import PipelineResult, PipelineRun
 from jip.runtime import Runtime
 from jip.synthetic import SeriesSpec
@@ -109,7 +109,12 @@ def test_cancel_fails_the_dag_run(make_runtime: Callable[..., Runtime]) -> None:
 
     engine = engine_of(rt)
     (dag_run,) = engine.client.list_runs(engine.dag_id, dag_run_prefix(run.id))
-    assert engine.client.get_run(engine.dag_id, dag_run.dag_run_id).state == "failed"
+
+    def stopped_by_jip() -> bool:
+        d = engine.client.get_run(engine.dag_id, dag_run.dag_run_id)
+        return d.state == "failed" and d.note == CANCEL_NOTE
+
+    wait_for(stopped_by_jip, 120, "the DAG run to be failed by the engine")
     assert job_states(rt, run.id) == {uid: "cancelled"}
     with rt.sessions() as s:
         assert state.get_run(s, run.id).status == "cancelled"

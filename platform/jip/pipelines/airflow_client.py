@@ -36,6 +36,7 @@ class DagRun:
     dag_run_id: str
     state: str
     conf: dict[str, Any]
+    note: str = ""
 
     @property
     def finished(self) -> bool:
@@ -43,7 +44,12 @@ class DagRun:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> DagRun:
-        return cls(str(data["dag_run_id"]), str(data["state"]), dict(data.get("conf") or {}))
+        return cls(
+            str(data["dag_run_id"]),
+            str(data["state"]),
+            dict(data.get("conf") or {}),
+            str(data.get("note") or ""),
+        )
 
 
 class AirflowClient:
@@ -85,10 +91,13 @@ class AirflowClient:
         )
         return [DagRun.from_json(d) for d in data.get("dag_runs", [])]
 
-    def fail_run(self, dag_id: str, dag_run_id: str) -> DagRun:
+    def fail_run(self, dag_id: str, dag_run_id: str, note: str = "") -> DagRun:
         """Mark a DAG run failed: Airflow stops its running tasks and schedules no more."""
         path = f"/api/v2/dags/{dag_id}/dagRuns/{dag_run_id}"
-        return DagRun.from_json(self._request("PATCH", path, {"state": "failed"}))
+        body: dict[str, Any] = {"state": "failed"}
+        if note:
+            body["note"] = note
+        return DagRun.from_json(self._request("PATCH", path, body))
 
     def set_paused(self, dag_id: str, paused: bool) -> None:
         self._request("PATCH", f"/api/v2/dags/{dag_id}", {"is_paused": paused})

@@ -59,6 +59,7 @@ STEP_SETTINGS = (
 
 # Airflow's default [core] max_map_length is 1024 mapped task instances per task
 MAX_JOBS_PER_DAG_RUN = 1000
+CANCEL_NOTE = "cancelled in JIP"
 
 
 def step_env(settings: Settings) -> dict[str, str]:
@@ -105,6 +106,7 @@ class AirflowEngine(WorkflowEngine):
         self._thread: threading.Thread | None = None
         # (job id, dag run id) seen unfinished under a finished DAG run on the last poll
         self._suspects: set[tuple[str, str]] = set()
+        self._pending_cancels: set[str] = set()
 
     # -- WorkflowEngine ----------------------------------------------------------------
 
@@ -142,15 +144,26 @@ class AirflowEngine(WorkflowEngine):
                      len(batch), extra={"run_id": run_id})
 
     def cancel(self, run_id: str) -> None:
-        """Fail the run's unfinished DAG runs (the jobs are already cancelled in the DB,
-        and running steps stop on their own, so an unreachable Airflow only warns)."""
+        """Fail the DAG runs of the run's latest submission, noted ``CANCEL_NOTE``. The
+        jobs are already cancelled in the DB and running steps stop on their own, so an
+        unreachable Airflow only delays this: the poller tries again."""
         try:
-            for dag_run in self.client.list_runs(self.dag_id, dag_run_prefix(run_id)):
-                if not dag_run.finished:
-                    self.client.fail_run(self.dag_id, dag_run.dag_run_id)
+            self._fail_dag_runs(run_id)
         except AirflowError as exc:
-            log.warning("run %s: could not stop its DAG runs: %s", run_id, exc.message,
+            log.warning("run %s: could not stop its DAG runs yet: %s", run_id, exc.message,
                         extra={"run_id": run_id})
+            self._pending_cancels.add(run_id)
+
+    def _fail_dag_runs(self, run_id: str) -> None:
+        dag_runs = self.client.list_runs(self.dag_id, dag_run_prefix(run_id))
+        if not dag_runs:
+            return
+        latest_submission = dag_runs[-1].dag_run_id.rsplit("-", 1)[0] + "-"
+        for d in dag_runs:
+            if d.state != "success" and (
+                not d.finished or d.dag_run_id.startswith(latest_submission)
+            ):
+                self.client.fail_run(self.dag_id, d.dag_run_id, note=CANCEL_NOTE)
 
     def start(self) -> None:
         if self._thread is not None:
@@ -178,6 +191,13 @@ class AirflowEngine(WorkflowEngine):
                 log.exception("airflow poll crashed")
 
     def reconcile(self) -> list[str]:
+        """One poll: retry cancels Airflow missed, then fail lost jobs (their ids)."""
+        for run_id in list(self._pending_cancels):
+            self._fail_dag_runs(run_id)
+            self._pending_cancels.discard(run_id)
+        return self._fail_lost_jobs()
+
+    def _fail_lost_jobs(self) -> list[str]:
         """Fail jobs that their (latest) DAG run left unfinished; returns their ids.
 
         A job counts only after two polls in a row saw it unfinished under the same
