@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 
-from tests.conftest import free_port, tool_env
+from tests.conftest import free_port, stop_process, tool_env
 
 ORTHANC = shutil.which("Orthanc") or "/usr/sbin/Orthanc"
 
@@ -40,13 +40,7 @@ class OrthancServer:
         return int(httpx.get(f"{self.url}/statistics", timeout=10).json()["CountInstances"])
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
+        stop_process(self.proc)
 
 
 def orthanc_config(
