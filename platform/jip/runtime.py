@@ -61,6 +61,9 @@ class Runtime:
         from jip.thumbnails import prerender_on_complete
 
         prerender_on_complete(self)  # thumbnails ready before the UI asks (wado)
+        from jip.segmentations.warm import predecode_on_complete
+
+        predecode_on_complete(self)  # SEG overlays decoded before the viewer asks (segview)
         self.series_events.start()
         self.pipelines.start()
 

@@ -65,6 +65,10 @@ def seg_e2e(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SegE2E]:
         while httpx.get(f"{jip.url}/api/v1/series").json()["total"] < 2:
             assert time.monotonic() < deadline, "ingested series did not appear"
             time.sleep(0.2)
+        # the SEG was decoded when its series completed, before any viewer asked
+        while not list((tmp / "data" / "segmentations").rglob("*.json")):
+            assert time.monotonic() < deadline + 20, "SEG was not pre-decoded"
+            time.sleep(0.2)
         yield SegE2E(jip, str(ct[0].SeriesInstanceUID), [str(d.SOPInstanceUID) for d in ct])
     finally:
         jip.stop()

@@ -11,6 +11,7 @@ from jip.api.deps import RuntimeDep, SessionDep
 from jip.segmentations import service
 from jip.segmentations.cache import DecodedSegCache
 from jip.segmentations.schemas import SegmentationList, SliceMasks
+from jip.segmentations.warm import cache_dir
 
 router = APIRouter(tags=["segmentations"])
 _create_lock = threading.Lock()
@@ -23,7 +24,7 @@ def get_seg_cache(request: Request, runtime: RuntimeDep) -> DecodedSegCache:
         with _create_lock:
             cache = getattr(request.app.state, "seg_cache", None)
             if cache is None:
-                cache = DecodedSegCache(runtime.settings.data_dir / "segmentations", runtime.store)
+                cache = DecodedSegCache(cache_dir(runtime), runtime.store)
                 request.app.state.seg_cache = cache
     return cache
 
