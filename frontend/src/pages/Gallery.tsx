@@ -79,7 +79,8 @@ export function Gallery({ search }: { search: string }) {
     abort.current?.abort();
     const ctl = new AbortController();
     abort.current = ctl;
-    setLoading(true);
+    // dim the old results only if the answer is slow: a fast one then costs one repaint
+    const slow = setTimeout(() => setLoading(true), 150);
     setError(null);
     const [seriesUrl, facetsUrl] = galleryUrls(filter);
     const seriesQs = seriesUrl.slice(seriesUrl.indexOf("?") + 1);
@@ -89,6 +90,7 @@ export function Gallery({ search }: { search: string }) {
     ])
       .then(([p, f]) => {
         if (ctl.signal.aborted) return; // a prefetched answer to an outdated filter
+        clearTimeout(slow);
         setPage(p);
         setFacets(f);
         setLoading(false);
@@ -104,10 +106,14 @@ export function Gallery({ search }: { search: string }) {
       })
       .catch((e) => {
         if ((e as Error).name === "AbortError" || ctl.signal.aborted) return;
+        clearTimeout(slow);
         setError(e);
         setLoading(false);
       });
-    return () => ctl.abort();
+    return () => {
+      clearTimeout(slow);
+      ctl.abort();
+    };
   }, [qs, filter.sort, filter.page, retries]);
 
   useEffect(() => {
