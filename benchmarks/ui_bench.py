@@ -471,6 +471,11 @@ def main() -> None:
             browser_figures(jip.url, jip.proc.pid, max(3, args.rounds // 2), args.screenshot)
             if args.screenshot:
                 print(f"  screenshot: {args.screenshot}")
+            print(
+                "  machine load average at the end (1/5/15 min): {:.1f} {:.1f} {:.1f}".format(
+                    *os.getloadavg()
+                )
+            )
         finally:
             jip.stop()
 

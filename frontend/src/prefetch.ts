@@ -1,6 +1,7 @@
-// The gallery's first two requests leave from an inline script in index.html, before the
-// bundle is loaded and run; the gallery takes those responses instead of asking again.
-// Keys are URLs with sorted parameters, so both sides may order them differently.
+// The gallery's request leaves early: from an inline script in index.html before the
+// bundle is loaded and run, and from a click handler before the re-render; the gallery
+// then takes that response instead of asking again. Keys are URLs with sorted
+// parameters, so both sides may order them differently.
 import { ApiError } from "./api";
 
 declare global {
@@ -17,33 +18,37 @@ export function canonicalUrl(url: string): string {
   return `${u.pathname}?${new URLSearchParams(params)}`;
 }
 
-/** The prefetched response for ``url`` as JSON (once), or null if there is none. */
-export function takePrefetched<T>(url: string): Promise<T> | null {
-  const store = window.__jipPrefetch;
-  if (!store) return null;
-  const key = canonicalUrl(url);
-  const resp = store[key];
-  if (!resp) return null;
-  delete store[key];
-  return resp.then(async (r) => {
-    if (!r.ok) {
-      let detail = `${r.status} ${r.statusText}`;
-      try {
-        const body = await r.json();
-        if (typeof body.detail === "string") detail = body.detail;
-      } catch {
-        /* not JSON: keep the status line */
-      }
-      throw new ApiError(detail, r.status);
-    }
-    return (await r.json()) as T;
-  }, (e) => {
-    throw new ApiError(`The server cannot be reached (${(e as Error).message})`, 0);
-  });
-}
-
 /** Start a GET now (e.g. in a click handler, before the re-render that will ask for it). */
 export function prefetch(url: string): void {
   const store = (window.__jipPrefetch ??= {});
   store[canonicalUrl(url)] = fetch(url);
+}
+
+/** The response to ``url``: the prefetched one if there is one (taken once), else a new
+ * request. Errors are ApiError with the server's message, like the rest of the API. */
+export function getJson<T>(url: string, signal?: AbortSignal): Promise<T> {
+  const store = window.__jipPrefetch;
+  const key = canonicalUrl(url);
+  const early = store?.[key];
+  if (store && early) delete store[key];
+  return (early ?? fetch(url, { signal })).then(jsonOf<T>, (e) => {
+    if ((e as Error).name === "AbortError") throw e;
+    throw new ApiError(`The server cannot be reached (${(e as Error).message})`, 0);
+  });
+}
+
+async function jsonOf<T>(r: Response): Promise<T> {
+  if (!r.ok) {
+    let detail = `${r.status} ${r.statusText}`;
+    try {
+      const body = await r.json();
+      if (typeof body.detail === "string") detail = body.detail;
+      else if (Array.isArray(body.detail))
+        detail = body.detail.map((d: { msg: string }) => d.msg).join("; ");
+    } catch {
+      /* not JSON: keep the status line */
+    }
+    throw new ApiError(detail, r.status);
+  }
+  return (await r.json()) as T;
 }

@@ -18,7 +18,7 @@ import {
   toSearch,
 } from "../filters";
 import { afterFirstPage, markFirstPageShown } from "../lazy";
-import { prefetch, takePrefetched } from "../prefetch";
+import { getJson, prefetch } from "../prefetch";
 import { navigate } from "../router";
 
 export const PAGE_SIZE = 48;
@@ -34,14 +34,14 @@ const SORTS: [string, string][] = [
   ["-received", "Recently received"],
 ];
 
-/** The two requests behind a gallery view: one page of series, the facet counts. */
-export function galleryUrls(f: Filter): [string, string] {
-  const qs = filterParams(f).toString();
-  const params = new URLSearchParams(qs);
+/** The one request behind a gallery view: a page of series and the facet counts
+ * (GET /api/v1/gallery = /series + /facets). index.html builds the same URL. */
+export function galleryUrl(f: Filter): string {
+  const params = filterParams(f);
   params.set("sort", f.sort);
   params.set("limit", String(PAGE_SIZE));
   params.set("offset", String((f.page - 1) * PAGE_SIZE));
-  return [`/api/v1/series?${params}`, `/api/v1/facets?${qs}`];
+  return `/api/v1/gallery?${params}`;
 }
 
 export function Gallery({ search }: { search: string }) {
@@ -63,7 +63,7 @@ export function Gallery({ search }: { search: string }) {
 
   // the new page's requests leave with the click, before the re-render that shows it
   const go = (f: Filter) => {
-    for (const url of galleryUrls(f)) prefetch(url);
+    prefetch(galleryUrl(f));
     navigate(`/${toSearch(f)}`);
   };
   const toggle = (key: CategoricalKey, value: string) => {
@@ -82,13 +82,8 @@ export function Gallery({ search }: { search: string }) {
     // dim the old results only if the answer is slow: a fast one then costs one repaint
     const slow = setTimeout(() => setLoading(true), 150);
     setError(null);
-    const [seriesUrl, facetsUrl] = galleryUrls(filter);
-    const seriesQs = seriesUrl.slice(seriesUrl.indexOf("?") + 1);
-    Promise.all([
-      takePrefetched<SeriesPage>(seriesUrl) ?? api.series(seriesQs, ctl.signal),
-      takePrefetched<Facets>(facetsUrl) ?? api.facets(qs, ctl.signal),
-    ])
-      .then(([p, f]) => {
+    getJson<{ series: SeriesPage; facets: Facets }>(galleryUrl(filter), ctl.signal)
+      .then(({ series: p, facets: f }) => {
         if (ctl.signal.aborted) return; // a prefetched answer to an outdated filter
         clearTimeout(slow);
         setPage(p);
