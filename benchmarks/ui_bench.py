@@ -192,9 +192,16 @@ def http_figures(url: str, rounds: int) -> None:
             t3 = time.perf_counter()
             click.append(t3 - t)
             facets_only.append(t3 - t2)
+    gallery: list[float] = []
+    for _ in range(rounds):
+        for f in FILTERS:
+            t = time.perf_counter()
+            c.get("/api/v1/gallery", params={**f, "limit": 48}).raise_for_status()
+            gallery.append(time.perf_counter() - t)
     show("API first page (/series + /facets)", first, 1000)
     show("API facet click (/series + /facets)", click, 300)
     show("API /facets alone", facets_only, 300)
+    show("API facet click as one /gallery request", gallery, 300)
 
 
 def sql_reference(db_url: str, rounds: int) -> None:
