@@ -1,0 +1,39 @@
+// Load data for a page, reload on demand, and optionally poll while it says so.
+import { useEffect, useRef, useState } from "preact/hooks";
+
+export function useLoad<T>(
+  load: () => Promise<T>,
+  deps: unknown[],
+  pollMs?: (data: T) => number | null,
+) {
+  const [data, setData] = useState<T | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [n, setN] = useState(0);
+  const poll = useRef(pollMs);
+  poll.current = pollMs;
+  useEffect(() => {
+    let alive = true;
+    let timer: number | undefined;
+    // one request at a time: the next poll is scheduled when this one answered
+    const tick = () =>
+      load().then(
+        (d) => {
+          if (!alive) return;
+          setData(d);
+          setError(null);
+          const ms = poll.current?.(d);
+          if (ms) timer = window.setTimeout(tick, ms);
+        },
+        (e) => {
+          if (alive) setError(e);
+        },
+      );
+    setError(null);
+    tick();
+    return () => {
+      alive = false;
+      window.clearTimeout(timer);
+    };
+  }, [...deps, n]);
+  return { data, error, reload: () => setN((k) => k + 1) };
+}
