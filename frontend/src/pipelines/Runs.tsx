@@ -1,6 +1,7 @@
 // Runs: the list (state and progress, refreshed while any is active) and one run with
 // its per-series jobs, logs and results; cancel and retry.
-import { useState } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
+import { api } from "../api";
 import { Empty, ErrorBox, Loading } from "../components/States";
 import { navigate } from "../router";
 import {
@@ -225,12 +226,51 @@ function Results({ results }: { results: RunResult[] }) {
   );
 }
 
+/** Modality and description of the run's series, for the job table: from the cohort in
+ * one request, else per series for small runs; a UID alone when neither is known. */
+function useSeriesLabels(run: RunDetail | null): Record<string, string> {
+  const [labels, setLabels] = useState<Record<string, string>>({});
+  const key = run ? run.id : "";
+  useEffect(() => {
+    if (!run) return;
+    let alive = true;
+    const out: Record<string, string> = {};
+    const label = (modality: string, description: string) =>
+      `${modality || "?"} · ${description || "(no description)"}`;
+    const fromCohort = run.cohort_id
+      ? api.cohortMembers(Number(run.cohort_id)).then(
+          (ms) => ms.forEach((m) => (out[m.series_uid] = label(m.modality, m.description))),
+          () => undefined,
+        )
+      : Promise.resolve();
+    fromCohort
+      .then(() => {
+        const rest = run.jobs.map((j) => j.series_uid).filter((u) => !out[u]);
+        if (rest.length > 20) return;
+        return Promise.all(
+          rest.map((u) =>
+            api.seriesDetail(u).then(
+              (d) => (out[u] = label(d.series.modality, d.series.description)),
+              () => undefined,
+            ),
+          ),
+        );
+      })
+      .then(() => alive && setLabels(out));
+    return () => {
+      alive = false;
+    };
+  }, [key]);
+  return labels;
+}
+
 export function RunPage({ id }: { id: string }) {
   const { data, error, reload } = useLoad(
     () => pipelines.run(id),
     [id],
     (r) => (isActive(r.status) ? 1000 : null),
   );
+  const labels = useSeriesLabels(data);
   const [logJob, setLogJob] = useState<string | null | undefined>(undefined); // null: all
   const [msg, setMsg] = useState("");
   const [busy, setBusy] = useState(false);
@@ -329,8 +369,9 @@ export function RunPage({ id }: { id: string }) {
         <tbody>
           {r.jobs.map((j) => (
             <tr key={j.id} data-job-id={j.id} class={logJob === j.id ? "selected" : ""}>
-              <td class="uid">
-                <a href={`/series/${j.series_uid}`}>{j.series_uid}</a>
+              <td>
+                <a href={`/series/${j.series_uid}`}>{labels[j.series_uid] || "series"}</a>
+                <div class="uid muted">{j.series_uid}</div>
               </td>
               <td>
                 <StatusBadge status={j.status} />
