@@ -40,6 +40,10 @@ export function Progress({ p }: { p: Record<string, number> }) {
         <span class="seg succeeded" style={{ width: `${pct("succeeded")}%` }} />
         <span class="seg failed" style={{ width: `${pct("failed")}%` }} />
         <span class="seg cancelled" style={{ width: `${pct("cancelled")}%` }} />
+        <span
+          class="seg active"
+          style={{ width: `${pct("preparing") + pct("running") + pct("storing")}%` }}
+        />
       </div>
       <span class="small">
         {done} / {total} done
@@ -62,6 +66,9 @@ export function RunList({ search }: { search: string }) {
     [status, algorithm],
     (runs) => (runs.some((r) => isActive(r.status)) ? 1500 : null),
   );
+  const cohorts = useLoad(api.cohorts, []);
+  const cohortName: Record<string, string> = {};
+  for (const c of cohorts.data ?? []) cohortName[String(c.id)] = c.name;
   const setFilter = (k: string, v: string) => {
     const n = new URLSearchParams(search);
     if (v) n.set(k, v);
@@ -121,7 +128,7 @@ export function RunList({ search }: { search: string }) {
           </thead>
           <tbody>
             {data.map((r) => (
-              <RunRow key={r.id} r={r} />
+              <RunRow key={r.id} r={r} cohort={r.cohort_id ? cohortName[r.cohort_id] : undefined} />
             ))}
           </tbody>
         </table>
@@ -130,7 +137,7 @@ export function RunList({ search }: { search: string }) {
   );
 }
 
-function RunRow({ r }: { r: Run }) {
+function RunRow({ r, cohort }: { r: Run; cohort?: string }) {
   return (
     <tr data-run-id={r.id}>
       <td>
@@ -142,7 +149,9 @@ function RunRow({ r }: { r: Run }) {
         <a href={`/runs?algorithm=${encodeURIComponent(r.algorithm)}`}>{r.algorithm}</a>{" "}
         <span class="muted small">{r.algorithm_version}</span>
       </td>
-      <td>{r.cohort_id ? <a href={`/cohorts/${r.cohort_id}`}>#{r.cohort_id}</a> : "—"}</td>
+      <td>
+        {r.cohort_id ? <a href={`/cohorts/${r.cohort_id}`}>{cohort || `#${r.cohort_id}`}</a> : "—"}
+      </td>
       <td>
         <StatusBadge status={r.status} />
       </td>
@@ -156,13 +165,22 @@ function RunRow({ r }: { r: Run }) {
   );
 }
 
+/** The step a failed job stopped in, from its error ("run: algorithm exited ..."). */
+const FAILED_IN: Record<string, number> = { prepare: 1, run: 2, store: 3 };
+
 function JobSteps({ j }: { j: Job }) {
-  const final = j.status === "succeeded" || j.status === "failed" || j.status === "cancelled";
-  const step = final ? 4 : (STEP[j.status] ?? 0);
+  const failedAt = j.status === "failed" ? (FAILED_IN[j.error.split(":")[0]] ?? 3) : 0;
+  const cls = (k: number): string => {
+    if (j.status === "succeeded") return "done";
+    if (failedAt) return k < failedAt ? "done" : k === failedAt ? "bad" : "";
+    if (j.status === "cancelled") return "";
+    const step = STEP[j.status] ?? 0;
+    return k < step ? "done" : k === step ? "now" : "";
+  };
   return (
     <span class={`steps ${j.status}`} title="prepare · run · store">
       {[1, 2, 3].map((k) => (
-        <span key={k} class={k < step || j.status === "succeeded" ? "done" : k === step ? "now" : ""} />
+        <span key={k} class={cls(k)} />
       ))}
     </span>
   );
@@ -213,11 +231,13 @@ function Results({ results }: { results: RunResult[] }) {
             <td>{r.output}</td>
             <td>{r.kind.toUpperCase()}</td>
             <td class="num">{fmtBytes(r.size)}</td>
-            <td class="actions">
-              <a href={r.download} download>
-                Download
-              </a>
-              {r.series_uid && <a href={`/series/${r.series_uid}`}>Open in viewer</a>}
+            <td>
+              <div class="actions">
+                <a href={r.download} download>
+                  Download
+                </a>
+                {r.series_uid && <a href={`/series/${r.series_uid}`}>Open in viewer</a>}
+              </div>
             </td>
           </tr>
         ))}

@@ -24,7 +24,7 @@ function fmtFilter(f: Record<string, unknown>): string {
 
 function NewTrigger({ algorithms, onCreated }: { algorithms: Algorithm[]; onCreated: () => void }) {
   const [name, setName] = useState(algorithms[0]?.name ?? "");
-  const [filter, setFilter] = useState<Record<string, string>>({ modality: "CT" });
+  const [filter, setFilter] = useState<Record<string, string>>({});
   const [derived, setDerived] = useState(false);
   const [minInstances, setMinInstances] = useState("");
   const [values, setValues] = useState<FormValues>({});
@@ -32,8 +32,10 @@ function NewTrigger({ algorithms, onCreated }: { algorithms: Algorithm[]; onCrea
   const [msg, setMsg] = useState("");
   const algo = algorithms.find((a) => a.name === name);
   useEffect(() => {
+    // a new algorithm: its defaults, and its accepted modalities as the first filter
     setValues(algo ? initialValues(algo.parameters) : {});
     setErrors({});
+    if (algo) setFilter((f) => ({ ...f, modality: algo.inputs.modalities.join(", ") }));
   }, [algo?.name]);
   const submit = async (e: Event) => {
     e.preventDefault();
@@ -48,7 +50,14 @@ function NewTrigger({ algorithms, onCreated }: { algorithms: Algorithm[]; onCrea
       if (globs.length) series_filter[k] = globs.length === 1 ? globs[0] : globs;
     }
     if (derived) series_filter.include_derived = true;
-    if (minInstances.trim()) series_filter.min_instances = Number(minInstances);
+    if (minInstances.trim()) {
+      const n = Number(minInstances);
+      if (!Number.isInteger(n) || n < 1) {
+        setMsg("“At least N instances” must be a whole number ≥ 1.");
+        return;
+      }
+      series_filter.min_instances = n;
+    }
     try {
       await pipelines.createTrigger({ algorithm: algo.name, series_filter, params: parsed.params });
       setMsg("Trigger saved.");
@@ -145,14 +154,20 @@ function TriggerRow({ t, onChange }: { t: Trigger; onChange: () => void }) {
         <a href={`/runs?algorithm=${encodeURIComponent(t.algorithm)}`}>{t.algorithm}</a>
       </td>
       <td>{fmtFilter(t.series_filter)}</td>
-      <td class="uid">{JSON.stringify(t.params)}</td>
+      <td class="small">
+        {Object.entries(t.params)
+          .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+          .join(" · ")}
+      </td>
       <td>{t.enabled ? "on" : "off"}</td>
       <td class="small">{fmtTime(t.created_at)}</td>
-      <td class="actions">
-        <button type="button" class="danger" onClick={remove}>
-          Delete
-        </button>
-        {error && <span class="error">{error}</span>}
+      <td>
+        <div class="actions">
+          <button type="button" class="danger" onClick={remove}>
+            Delete
+          </button>
+          {error && <span class="error">{error}</span>}
+        </div>
       </td>
     </tr>
   );
