@@ -25,9 +25,13 @@ from tests.ui.browser import chromium_page
 
 pytestmark = pytest.mark.slow
 
+#: test-form: one parameter of every kind the run form generates
+UI_ALGORITHMS = Path(__file__).resolve().parent / "algorithms"
 PIPE_ENV = {
     "JIP_RUNNER": "process",
-    "JIP_ALGORITHMS_DIRS": json.dumps([str(REPO_ALGORITHMS), str(TEST_ALGORITHMS)]),
+    "JIP_ALGORITHMS_DIRS": json.dumps(
+        [str(REPO_ALGORITHMS), str(TEST_ALGORITHMS), str(UI_ALGORITHMS)]
+    ),
     "JIP_PIPELINE_POLL_SECONDS": "0.2",
     "JIP_PIPELINE_WORKERS": "3",
 }
@@ -156,6 +160,62 @@ def test_run_form_validate_run_logs_download(site: Site) -> None:
         listed = page.locator(f'tr[data-run-id="{run_id}"]')
         listed.filter(has_text="succeeded").wait_for()
         assert "3 / 3 done" in listed.inner_text()
+
+
+def test_every_field_kind_checked_and_sent_typed(site: Site) -> None:
+    one = httpx.post(f"{site.url}/api/v1/cohorts", json={
+        "name": "One MR", "series_uids": [site.uids["Brain T1"]]}).json()
+    with chromium_page() as page:
+        page.goto(f"{site.url}/runs/new?algorithm=test-form&cohort={one['id']}")
+        page.get_by_test_id("field-extra").wait_for()
+        kinds = {n: page.get_by_test_id(f"field-{n}").get_attribute("data-kind") for n in
+                 ["label", "mode", "count", "ratio", "smooth", "tags", "extra"]}
+        assert kinds == {"label": "string", "mode": "enum", "count": "integer",
+                         "ratio": "number", "smooth": "boolean", "tags": "array",
+                         "extra": "json"}
+        assert page.get_by_test_id("field-label").locator(".required").count() == 1
+        assert page.get_by_test_id("field-ratio").locator(".required").count() == 0
+        assert page.locator("[name=mode]").input_value() == '"fast"'
+        assert page.locator("[name=ratio]").input_value() == "0.5"
+        assert not page.locator("[name=smooth]").is_checked()
+
+        runs_before = len(_runs(site))
+        page.get_by_role("button", name="Start run").click()
+        for name, msg in [("label", "is required"), ("count", "is required")]:
+            page.get_by_test_id(f"field-{name}").locator(".field-error", has_text=msg).wait_for()
+        bad = {"label": "ABC", "count": "9", "ratio": "0", "tags": "a, b, c, d", "extra": "{"}
+        for name, value in bad.items():
+            page.locator(f"[name={name}]").fill(value)
+        page.get_by_role("button", name="Start run").click()
+        for name, msg in [("label", "must match ^[a-z]+$"), ("count", "must be at most 5"),
+                          ("ratio", "must be more than 0"), ("tags", "takes at most 3 values"),
+                          ("extra", "is not valid JSON")]:
+            page.get_by_test_id(f"field-{name}").locator(".field-error", has_text=msg).wait_for()
+        assert len(_runs(site)) == runs_before
+
+        good = {"label": "demo", "count": "2", "ratio": "0.25", "tags": "x, y",
+                "extra": '{"k": 1}'}
+        for name, value in good.items():
+            page.locator(f"[name={name}]").fill(value)
+        page.locator("[name=mode]").select_option(label="precise")
+        page.locator("[name=smooth]").check()
+        page.get_by_role("button", name="Start run").click()
+        page.wait_for_url(re.compile(r"/runs/[0-9a-f]{16,}$"))
+        run_id = page.url.rsplit("/", 1)[-1]
+        page.locator("h1 [data-testid=status]", has_text="succeeded").wait_for(timeout=30_000)
+        sent = {"label": "demo", "mode": "precise", "count": 2, "ratio": 0.25, "smooth": True,
+                "tags": ["x", "y"], "extra": {"k": 1}}
+        assert httpx.get(f"{site.url}/api/v1/runs/{run_id}").json()["params"] == sent
+
+        results = page.get_by_test_id("result-table").locator("tbody tr")
+        with page.expect_download() as dl:
+            results.filter(has_text="CSV").get_by_role("link", name="Download").click()
+        assert dl.value.suggested_filename == "table.csv"
+        rows = Path(dl.value.path()).read_text().splitlines()
+        assert rows == ["series_uid,files,label", f"{site.uids['Brain T1']},4,demo"]
+        with page.expect_download() as dl:
+            results.filter(has_text="params.json").get_by_role("link", name="Download").click()
+        assert json.loads(Path(dl.value.path()).read_text()) == sent
 
 
 def test_seg_result_opens_in_viewer(site: Site) -> None:

@@ -110,11 +110,10 @@ export function parseValues(
       continue;
     }
     const text = typeof raw === "string" ? raw : "";
-    if (text.trim() === "" && f.kind !== "string") {
+    if (text.trim() === "") {
       if (f.required) errors[f.name] = "is required";
       continue; // left out: the server fills in the default
     }
-    if (text === "" && f.kind === "string" && !f.required) continue;
     let value: unknown;
     let error = "";
     if (f.kind === "enum") {
