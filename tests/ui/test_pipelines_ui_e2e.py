@@ -308,3 +308,24 @@ def test_algorithms_page_and_triggers(site: Site, page: Any) -> None:
     row.get_by_role("button", name="Delete").click()
     page.get_by_test_id("empty").filter(has_text="No triggers").wait_for()
     assert httpx.get(f"{site.url}/api/v1/pipeline-triggers").json() == []
+
+
+def test_error_and_empty_states(site: Site, page: Any) -> None:
+    page.goto(f"{site.url}/runs/0123456789abcdef")
+    page.get_by_test_id("error").filter(has_text="no run").wait_for()
+
+    def fail(route: Any) -> None:
+        route.fulfill(status=500, content_type="application/json",
+                      body='{"detail": "run table exploded"}')
+
+    page.route("**/api/v1/runs?*", fail)
+    page.goto(f"{site.url}/runs")
+    err = page.get_by_test_id("error").filter(has_text="run table exploded")
+    err.wait_for()
+    page.unroute("**/api/v1/runs?*", fail)
+    err.get_by_role("button", name="Retry").click()
+    page.get_by_test_id("run-table").wait_for()
+
+    page.locator("select[name=status]").select_option("failed")  # no run here fails
+    page.get_by_test_id("empty").filter(has_text="No runs failed").wait_for()
+    assert "status=failed" in page.url

@@ -17,6 +17,7 @@ import {
 } from "./api";
 import { useLoad } from "./useLoad";
 
+const PAGE = 50;
 const STATUSES = ["queued", "running", "succeeded", "failed", "cancelled"];
 /** How far a job is through its steps (queued -> prepare -> run -> store -> done). */
 const STEP: Record<string, number> = { queued: 0, preparing: 1, running: 2, storing: 3 };
@@ -58,12 +59,13 @@ export function RunList({ search }: { search: string }) {
   const q = new URLSearchParams(search);
   const status = q.get("status") || "";
   const algorithm = q.get("algorithm") || "";
-  const qs = new URLSearchParams();
+  const page = Math.max(1, Number(q.get("page") || "1") || 1);
+  const qs = new URLSearchParams({ limit: String(PAGE), offset: String((page - 1) * PAGE) });
   if (status) qs.set("status", status);
   if (algorithm) qs.set("algorithm", algorithm);
   const { data, error, reload } = useLoad(
     () => pipelines.runs(qs.toString()),
-    [status, algorithm],
+    [status, algorithm, page],
     (runs) => (runs.some((r) => isActive(r.status)) ? 1500 : null),
   );
   const cohorts = useLoad(api.cohorts, []);
@@ -73,6 +75,7 @@ export function RunList({ search }: { search: string }) {
     const n = new URLSearchParams(search);
     if (v) n.set(k, v);
     else n.delete(k);
+    if (k !== "page") n.delete("page");
     navigate(`/runs${n.toString() ? `?${n}` : ""}`);
   };
   return (
@@ -132,6 +135,25 @@ export function RunList({ search }: { search: string }) {
             ))}
           </tbody>
         </table>
+      )}
+      {data && (page > 1 || data.length === PAGE) && (
+        <div class="pager">
+          <button
+            type="button"
+            disabled={page <= 1}
+            onClick={() => setFilter("page", page > 2 ? String(page - 1) : "")}
+          >
+            ‹ Newer
+          </button>
+          <span>Page {page}</span>
+          <button
+            type="button"
+            disabled={data.length < PAGE}
+            onClick={() => setFilter("page", String(page + 1))}
+          >
+            Older ›
+          </button>
+        </div>
       )}
     </main>
   );
@@ -291,6 +313,10 @@ export function RunPage({ id }: { id: string }) {
     (r) => (isActive(r.status) ? 1000 : null),
   );
   const labels = useSeriesLabels(data);
+  const cohortId = data?.cohort_id ?? null;
+  const cohort = useLoad(() => (cohortId ? api.cohort(Number(cohortId)) : Promise.resolve(null)), [
+    cohortId,
+  ]);
   const [logJob, setLogJob] = useState<string | null | undefined>(undefined); // null: all
   const [msg, setMsg] = useState("");
   const [busy, setBusy] = useState(false);
@@ -337,7 +363,7 @@ export function RunPage({ id }: { id: string }) {
         {r.cohort_id && (
           <>
             {" "}
-            · cohort <a href={`/cohorts/${r.cohort_id}`}>#{r.cohort_id}</a>
+            · cohort <a href={`/cohorts/${r.cohort_id}`}>{cohort.data?.name || `#${r.cohort_id}`}</a>
           </>
         )}{" "}
         · engine {r.engine}, runner {r.runner} · created {fmtTime(r.created_at)} · took{" "}

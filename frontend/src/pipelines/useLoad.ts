@@ -14,6 +14,7 @@ export function useLoad<T>(
   useEffect(() => {
     let alive = true;
     let timer: number | undefined;
+    let lastMs = 0; // polling: a failed request is tried again, less often
     // one request at a time: the next poll is scheduled when this one answered
     const tick = () =>
       load().then(
@@ -21,11 +22,13 @@ export function useLoad<T>(
           if (!alive) return;
           setData(d);
           setError(null);
-          const ms = poll.current?.(d);
-          if (ms) timer = window.setTimeout(tick, ms);
+          lastMs = poll.current?.(d) || 0;
+          if (lastMs) timer = window.setTimeout(tick, lastMs);
         },
         (e) => {
-          if (alive) setError(e);
+          if (!alive) return;
+          setError(e);
+          if (lastMs) timer = window.setTimeout(tick, Math.min(lastMs * 3, 10_000));
         },
       );
     setError(null);
