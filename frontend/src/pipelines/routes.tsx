@@ -3,6 +3,7 @@ import { AlgorithmList } from "./Algorithms";
 import { RunForm } from "./RunForm";
 import { RunList, RunPage } from "./Runs";
 import { TriggerList } from "./Triggers";
+import "./pipelines.css";
 
 export function pipelineRoute(path: string, search: string) {
   let m: RegExpMatchArray | null;
