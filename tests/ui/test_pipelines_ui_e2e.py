@@ -267,6 +267,8 @@ def test_cancel_and_retry(site: Site, page: Any) -> None:
     page.get_by_test_id("job-table").locator("tbody tr").filter(
         has_text="cancelled").wait_for()
     assert not page.get_by_role("button", name="Cancel run").is_visible()
+    page.get_by_test_id("job-filter").get_by_role("button", name="cancelled (1)").click()
+    assert page.get_by_test_id("job-table").locator("tbody tr").count() == 1
 
     page.get_by_role("button", name="Retry failed jobs").click()
     page.get_by_test_id("run-msg").filter(has_text="1 job queued again").wait_for()

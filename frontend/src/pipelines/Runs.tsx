@@ -18,6 +18,9 @@ import {
 import { useLoad } from "./useLoad";
 
 const PAGE = 50;
+/** Rows of a big run's job and result tables rendered before "Show all". */
+const MAX_ROWS = 200;
+const JOB_STATES = ["queued", "preparing", "running", "storing", "succeeded", "failed", "cancelled"];
 const STATUSES = ["queued", "running", "succeeded", "failed", "cancelled"];
 /** How far a job is through its steps (queued -> prepare -> run -> store -> done). */
 const STEP: Record<string, number> = { queued: 0, preparing: 1, running: 2, storing: 3 };
@@ -234,8 +237,11 @@ function LogView({ run, job, active }: { run: string; job: Job | null; active: b
 }
 
 function Results({ results }: { results: RunResult[] }) {
+  const [all, setAll] = useState(false);
   if (!results.length) return <p class="muted">No results yet.</p>;
+  const shown = all ? results : results.slice(0, MAX_ROWS);
   return (
+    <>
     <table class="table" data-testid="result-table">
       <thead>
         <tr>
@@ -247,7 +253,7 @@ function Results({ results }: { results: RunResult[] }) {
         </tr>
       </thead>
       <tbody>
-        {results.map((r) => (
+        {shown.map((r) => (
           <tr key={r.id} data-result-id={r.id}>
             <td class="uid">{r.filename}</td>
             <td>{r.output}</td>
@@ -265,6 +271,15 @@ function Results({ results }: { results: RunResult[] }) {
         ))}
       </tbody>
     </table>
+    {shown.length < results.length && (
+      <p>
+        Showing {shown.length} of {results.length} results.{" "}
+        <button type="button" class="link" onClick={() => setAll(true)}>
+          Show all
+        </button>
+      </p>
+    )}
+    </>
   );
 }
 
@@ -320,6 +335,8 @@ export function RunPage({ id }: { id: string }) {
   const [logJob, setLogJob] = useState<string | null | undefined>(undefined); // null: all
   const [msg, setMsg] = useState("");
   const [busy, setBusy] = useState(false);
+  const [jobFilter, setJobFilter] = useState("");
+  const [showAll, setShowAll] = useState(false);
   if (error && !data) return <ErrorBox error={error} retry={reload} />;
   if (!data) return <Loading what="Loading run" />;
   const r: RunDetail = data;
@@ -348,6 +365,8 @@ export function RunPage({ id }: { id: string }) {
       const res = await pipelines.retry(r.id);
       return `${res.requeued} job${res.requeued === 1 ? "" : "s"} queued again.`;
     });
+  const filteredJobs = jobFilter ? r.jobs.filter((j) => j.status === jobFilter) : r.jobs;
+  const shownJobs = showAll ? filteredJobs : filteredJobs.slice(0, MAX_ROWS);
   const shownJob = logJob ? (r.jobs.find((j) => j.id === logJob) ?? null) : null;
   return (
     <main class="page">
@@ -399,6 +418,25 @@ export function RunPage({ id }: { id: string }) {
         <pre>{JSON.stringify(r.params, null, 2)}</pre>
       </details>
       <h2>Jobs</h2>
+      <div class="toolbar" data-testid="job-filter">
+        {[
+          ["", `all (${r.jobs.length})`],
+          ...JOB_STATES.filter((st) => r.progress[st]).map((st) => [st, `${st} (${r.progress[st]})`]),
+        ]
+          .map(([st, label]) => (
+            <button
+              key={st}
+              type="button"
+              class={`chip${jobFilter === st ? " on" : ""}`}
+              onClick={() => {
+                setJobFilter(st);
+                setShowAll(false);
+              }}
+            >
+              {label}
+            </button>
+          ))}
+      </div>
       <table class="table" data-testid="job-table">
         <thead>
           <tr>
@@ -413,7 +451,7 @@ export function RunPage({ id }: { id: string }) {
           </tr>
         </thead>
         <tbody>
-          {r.jobs.map((j) => (
+          {shownJobs.map((j) => (
             <tr key={j.id} data-job-id={j.id} class={logJob === j.id ? "selected" : ""}>
               <td>
                 <a href={`/series/${j.series_uid}`}>{labels[j.series_uid] || "series"}</a>
@@ -438,6 +476,14 @@ export function RunPage({ id }: { id: string }) {
           ))}
         </tbody>
       </table>
+      {filteredJobs.length > shownJobs.length && (
+        <p>
+          Showing {shownJobs.length} of {filteredJobs.length} jobs.{" "}
+          <button type="button" class="link" onClick={() => setShowAll(true)}>
+            Show all
+          </button>
+        </p>
+      )}
       {logJob !== undefined && <LogView run={r.id} job={shownJob} active={active} />}
       <h2>Results</h2>
       <Results results={r.results} />
