@@ -117,7 +117,14 @@ def test_run_form_validate_run_logs_download(site: Site, page: Any) -> None:
     page.goto(f"{site.url}/cohorts/{site.cohort_id}")
     page.get_by_role("link", name="Run on this cohort…").click()
     page.wait_for_url("**/runs/new?cohort=*")
+    # ct-body-seg takes CT only: the MR of the cohort is flagged before anything is sent
+    page.locator("select[name=algorithm]").select_option("ct-body-seg")
+    warning = page.get_by_test_id("modality-warning")
+    warning.filter(has_text="1 of 3 series").wait_for()
+    page.locator("[name=only-accepted]").check()
+    page.get_by_text("One job per series: 2 jobs").wait_for()
     page.locator("select[name=algorithm]").select_option("dicom-qa")
+    warning.wait_for(state="detached")
 
     # fields generated from the schema, with their kinds and defaults
     fields = page.get_by_test_id("schema-fields")

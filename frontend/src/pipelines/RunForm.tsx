@@ -28,6 +28,11 @@ export function RunForm({ search }: { search: string }) {
   const [errors, setErrors] = useState<FieldErrors>({});
   const [serverError, setServerError] = useState("");
   const [busy, setBusy] = useState(false);
+  const [onlyAccepted, setOnlyAccepted] = useState(false);
+  const members = useLoad(
+    () => (cohortId ? api.cohortMembers(Number(cohortId)) : Promise.resolve([])),
+    [cohortId],
+  );
 
   const algo: Algorithm | undefined = algos.data?.find((a) => a.name === name);
   useEffect(() => {
@@ -57,6 +62,14 @@ export function RunForm({ search }: { search: string }) {
       </Empty>
     );
   const cohort: Cohort | undefined = cohorts.data.find((c) => String(c.id) === cohortId);
+  // the server refuses a run with a series of a modality the algorithm does not accept:
+  // say so before, and offer to run on the accepted series only
+  const wanted = algo?.inputs.modalities ?? [];
+  const accepted = (members.data ?? []).filter(
+    (m) => !wanted.length || wanted.includes(m.modality),
+  );
+  const refused = (members.data?.length ?? 0) - accepted.length;
+  const skip = onlyAccepted && refused > 0;
 
   const toggleJson = () => {
     if (!algo) return;
@@ -95,7 +108,10 @@ export function RunForm({ search }: { search: string }) {
     }
     setBusy(true);
     try {
-      const run = await pipelines.createRun({ algorithm: algo.name, cohort_id: cohortId, params });
+      const target = skip
+        ? { series_uids: accepted.map((m) => m.series_uid) }
+        : { cohort_id: cohortId };
+      const run = await pipelines.createRun({ algorithm: algo.name, ...target, params });
       navigate(`/runs/${run.id}`);
     } catch (err) {
       const msg = (err as Error).message;
@@ -152,9 +168,31 @@ export function RunForm({ search }: { search: string }) {
         </label>
         {cohort && (
           <p class="muted small">
-            One job per series: {cohort.size} job{cohort.size === 1 ? "" : "s"}.{" "}
+            One job per series: {skip ? accepted.length : cohort.size} job
+            {(skip ? accepted.length : cohort.size) === 1 ? "" : "s"}.{" "}
             <a href={`/cohorts/${cohort.id}`}>Open the cohort</a>
           </p>
+        )}
+        {algo && refused > 0 && (
+          <div class="warning" data-testid="modality-warning">
+            {refused} of {members.data?.length} series in this cohort{" "}
+            {refused === 1 ? "is" : "are"} not {wanted.join(" or ")}, which {algo.name} does not
+            accept.
+            {accepted.length > 0 ? (
+              <label class="inline">
+                <input
+                  type="checkbox"
+                  name="only-accepted"
+                  checked={onlyAccepted}
+                  onChange={(e) => setOnlyAccepted((e.target as HTMLInputElement).checked)}
+                />{" "}
+                Run on the {accepted.length} accepted series only (the run is then not linked
+                to the cohort)
+              </label>
+            ) : (
+              " Pick another cohort or algorithm."
+            )}
+          </div>
         )}
         <fieldset>
           <legend>

@@ -69,7 +69,7 @@ export function RunList({ search }: { search: string }) {
   const { data, error, reload } = useLoad(
     () => pipelines.runs(qs.toString()),
     [status, algorithm, page],
-    (runs) => (runs.some((r) => isActive(r.status)) ? 1500 : null),
+    (runs) => (runs.some((r) => isActive(r.status)) ? 1500 : 5000), // new runs appear too
   );
   const cohorts = useLoad(api.cohorts, []);
   const cohortName: Record<string, string> = {};
@@ -183,7 +183,9 @@ function RunRow({ r, cohort }: { r: Run; cohort?: string }) {
       <td>
         <Progress p={r.progress} />
       </td>
-      <td class="small">{r.trigger}</td>
+      <td class="small">
+        {r.trigger.startsWith("auto:") ? <a href="/triggers">{r.trigger}</a> : r.trigger}
+      </td>
       <td class="small">{fmtTime(r.created_at)}</td>
       <td class="num small">{fmtDuration(r.started_at, r.finished_at)}</td>
     </tr>
