@@ -251,6 +251,8 @@ def test_every_field_kind_checked_and_sent_typed(site: Site, page: Any) -> None:
 def test_seg_result_opens_in_viewer(site: Site, page: Any) -> None:
     page.goto(f"{site.url}/runs/{site.seg_run}")
     page.locator("h1 [data-testid=status]", has_text="succeeded").wait_for(timeout=60_000)
+    overlay = page.get_by_test_id("result-table").get_by_role("link", name="Overlay on source")
+    assert overlay.get_attribute("href") == f"/series/{site.uids['Chest CT']}"
     link = page.get_by_test_id("result-table").get_by_role("link", name="Open in viewer")
     seg_uid = link.get_attribute("href").rsplit("/", 1)[-1]  # type: ignore[union-attr]
     series = httpx.get(f"{site.url}/api/v1/series/{seg_uid}").json()["series"]

@@ -1,6 +1,6 @@
 // Runs: the list (state and progress, refreshed while any is active) and one run with
 // its per-series jobs, logs and results; cancel and retry.
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { api } from "../api";
 import { Empty, ErrorBox, Loading } from "../components/States";
 import { navigate } from "../router";
@@ -219,6 +219,11 @@ function LogView({ run, job, active }: { run: string; job: Job | null; active: b
     [run, job?.id, job?.status, active], // and once more when a job or the run ends
     () => (active ? 1000 : null),
   );
+  const pre = useRef<HTMLPreElement>(null);
+  useEffect(() => {
+    // follow the tail while the run is going, like `tail -f`
+    if (active && pre.current) pre.current.scrollTop = pre.current.scrollHeight;
+  }, [data, active]);
   return (
     <section class="logs" data-testid="logs">
       <h3>
@@ -232,13 +237,15 @@ function LogView({ run, job, active }: { run: string; job: Job | null; active: b
       ) : data === null ? (
         <Loading what="Loading logs" />
       ) : (
-        <pre data-testid="log-text">{data || "(no output yet)"}</pre>
+        <pre ref={pre} data-testid="log-text">{data || "(no output yet)"}</pre>
       )}
     </section>
   );
 }
 
-function Results({ results }: { results: RunResult[] }) {
+function Results({ results, jobs }: { results: RunResult[]; jobs: Job[] }) {
+  const source: Record<string, string> = {};
+  for (const j of jobs) source[j.id] = j.series_uid;
   const [all, setAll] = useState(false);
   if (!results.length) return <p class="muted">No results yet.</p>;
   const shown = all ? results : results.slice(0, MAX_ROWS);
@@ -267,6 +274,10 @@ function Results({ results }: { results: RunResult[] }) {
                   Download
                 </a>
                 {r.series_uid && <a href={`/series/${r.series_uid}`}>Open in viewer</a>}
+                {r.kind === "seg" && source[r.job_id] && (
+                  // the viewer of the source series draws the SEGs that segment it
+                  <a href={`/series/${source[r.job_id]}`}>Overlay on source</a>
+                )}
               </div>
             </td>
           </tr>
@@ -488,7 +499,7 @@ export function RunPage({ id }: { id: string }) {
       )}
       {logJob !== undefined && <LogView run={r.id} job={shownJob} active={active} />}
       <h2>Results</h2>
-      <Results results={r.results} />
+      <Results results={r.results} jobs={r.jobs} />
     </main>
   );
 }
