@@ -398,7 +398,7 @@ export function RunPage({ id }: { id: string }) {
             · cohort <a href={`/cohorts/${r.cohort_id}`}>{cohort.data?.name || `#${r.cohort_id}`}</a>
           </>
         )}{" "}
-        · engine {r.engine}, runner {r.runner} · created {fmtTime(r.created_at)} · took{" "}
+        · engine {r.engine}, runner {r.runner} · created {fmtTime(r.created_at)} · {active ? "running for" : "took"}{" "}
         {fmtDuration(r.started_at, r.finished_at)}
       </p>
       <Progress p={r.progress} />
