@@ -116,10 +116,16 @@ def test_viewer_draws_seg_on_the_right_slice(seg_e2e: SegE2E) -> None:
         assert overlay_rgba(page, *BODY_ONLY) == [0, 0, 255, 255]
         assert overlay_rgba(page, *LESION_CENTRE) == [0, 0, 255, 255]
 
+        # the slider shows a tick for every slice with a segment (the body: all of them)
+        marks = page.locator('[data-testid="slice-marks"] .mark')
+        assert marks.count() == SLICES
+        assert marks.nth(LESION_SLICE).evaluate("e => e.style.background") == "rgb(255, 0, 0)"
+
         # overlays off: the canvas is empty and the screen shows plain grey
         page.get_by_test_id("seg-toggle").uncheck()
         wait_overlay(page, seg_e2e.sops[2], "off")
         assert overlay_rgba(page, *BODY_ONLY) == [0, 0, 0, 0]
+        assert marks.count() == 0
         page.wait_for_timeout(100)
         r, g, b = screen_rgb(page, *LESION_CENTRE)
         assert abs(r - b) < 10 and abs(g - b) < 10, (r, g, b)

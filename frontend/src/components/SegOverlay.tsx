@@ -222,3 +222,44 @@ export function SegPanel({
     </div>
   );
 }
+
+/** Ticks under the slice slider where a shown segment is drawn (colour of the topmost);
+ * a click on one goes to that slice. */
+export function SliceMarks({
+  state,
+  sops,
+  onPick,
+}: {
+  state: OverlayState;
+  sops: string[];
+  onPick: (index: number) => void;
+}) {
+  const segs = state.list?.items ?? [];
+  if (!state.on || !segs.length || sops.length < 2) return null;
+  const marks = [];
+  for (let i = 0; i < sops.length; i++) {
+    let color = "";
+    for (const seg of segs) {
+      const shown = (seg.slices[sops[i]] ?? []).filter(
+        (n) => !state.hidden.has(segKey(seg.sop_instance_uid, n)),
+      );
+      const top = seg.segments.find((s) => s.number === shown[shown.length - 1]);
+      if (top) color = top.color;
+    }
+    if (color)
+      marks.push(
+        <span
+          key={i}
+          class="mark"
+          style={{ left: `${(100 * i) / (sops.length - 1)}%`, background: color }}
+          title={`slice ${i + 1}`}
+          onClick={() => onPick(i)}
+        />,
+      );
+  }
+  return (
+    <div class="slice-marks" data-testid="slice-marks" aria-hidden="true">
+      {marks}
+    </div>
+  );
+}

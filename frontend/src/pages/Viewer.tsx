@@ -2,7 +2,7 @@
 // buttons zoom, presets set window/level, right-drag adjusts it; metadata table aside.
 import { useEffect, useRef, useState } from "preact/hooks";
 import { api, fmtDate, type SeriesDetail } from "../api";
-import { SegCanvas, SegPanel, useSegOverlay } from "../components/SegOverlay";
+import { SegCanvas, SegPanel, SliceMarks, useSegOverlay } from "../components/SegOverlay";
 import { ErrorBox, Loading } from "../components/States";
 import {
   decode,
@@ -225,6 +225,11 @@ export function Viewer({ uid }: { uid: string }) {
           max={Math.max(1, n)}
           value={idx + 1}
           onInput={(e) => setIdx(Number((e.target as HTMLInputElement).value) - 1)}
+        />
+        <SliceMarks
+          state={overlay.state}
+          sops={detail.instances.map((x) => x.sop_instance_uid)}
+          onPick={setIdx}
         />
       </section>
       <aside class="meta">
