@@ -243,30 +243,43 @@ class Step(StrEnum):
 @pipeline_app.command("step")
 def step(
     name: Annotated[Step, typer.Argument(help="which operator")],
-    job: Annotated[str, typer.Option("--job", help="job id")],
+    job: Annotated[list[str], typer.Option("--job", help="job id (repeat for a batch)")],
+    workers: Annotated[int, typer.Option(help="jobs of the batch worked on at once")] = 0,
 ) -> None:
-    """Run one operator function for one job against JIP_DATA_DIR/JIP_DATABASE_URL.
-    Exit code 0 on success, 1 if the job failed or was cancelled; logs go to stderr."""
+    """Run one operator function for each job against JIP_DATA_DIR/JIP_DATABASE_URL
+    (what an Airflow task calls, once per batch of jobs). Jobs failed by an earlier
+    step are skipped. Exit code 1 if no job of the batch is left to go on (after
+    ``store``: unless every job succeeded); SIGTERM stops running algorithms."""
+    import signal
+    import threading
+
     from jip.config import Settings
-    from jip.errors import JIPError
     from jip.logs import setup_logging
-    from jip.pipelines import operators
+    from jip.pipelines import batch
     from jip.runtime import Runtime
 
     setup_logging()
-    runtime = Runtime(Settings())
-    fn = {
-        Step.prepare: operators.prepare_inputs,
-        Step.run: operators.run_algorithm,
-        Step.store: operators.store_results,
-    }[name]
+    settings = Settings()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    runtime = Runtime(settings)
     try:
-        fn(runtime, job)
-    except JIPError as exc:
-        console.print(f"[red]{name.value} failed[/] for job {job}: {exc.message}")
-        raise typer.Exit(1) from exc
+        outcome = batch.run_step(
+            runtime, name.value, job, workers=workers or settings.pipeline_workers, stop=stop,
+            report=lambda line: console.print(line, highlight=False, soft_wrap=True),
+        )
+        final = batch.statuses(runtime, job) if name == Step.store else None
     finally:
         runtime.close()
+    if final is not None:
+        for job_id in job:
+            if final.get(job_id) != "succeeded":
+                console.print(f"job {job_id} ended {final.get(job_id, 'unknown')}")
+    code = outcome.exit_code(final)
+    if code:
+        console.print(f"[red]{name.value} failed[/] for {len(outcome.failed)} of {len(job)} "
+                      "job(s)" + (" (some job of the batch did not succeed)" if final else ""))
+    raise typer.Exit(code)
 
 
 @pipeline_app.command("work")
