@@ -14,20 +14,27 @@ Where things come from (first found wins):
 - threads per step: ``workers`` argument, else conf ``step_workers``, else JIP's
   ``JIP_PIPELINE_WORKERS``.
 
-The step's output is streamed into the task log; a non-zero exit fails the task.
+The step runs in a child of JIP's warm step server (``operators.step_client``: no
+seconds of imports per step), else in a fresh ``jip`` process (conf ``"step_server":
+false``, or no server could start). Its output is streamed into the task log; a non-zero
+exit fails the task.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowException
+
+from operators.step_client import StepServerClient
 
 STEPS = ("prepare", "run", "store")
 KILL_GRACE_SECONDS = 10
@@ -106,27 +113,27 @@ class JipStepOperator(BaseOperator):
         conf: Mapping[str, Any] = context["dag_run"].conf or {}
         cmd = self.command(conf)
         jobs = job_list(self.job_ids)
-        self.log.info("running jip pipeline step %s for %d job(s)", self.step, len(jobs))
-        try:
-            self._proc = subprocess.Popen(
-                cmd,
-                env=step_env(conf.get("jip_env")),
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                text=True,
-            )
-        except OSError as exc:
-            raise AirflowException(f"cannot start {cmd[0]}: {exc}") from exc
+        env = step_env(conf.get("jip_env"))
+        self.log.info("jip pipeline step %s for %d job(s)", self.step, len(jobs))
         timed_out = threading.Event()
         timer = None
         if self.step_timeout:
             timer = threading.Timer(self.step_timeout, lambda: (timed_out.set(), self.on_kill()))
             timer.start()
         try:
-            assert self._proc.stdout is not None
-            for line in self._proc.stdout:  # live: a long batch shows its progress
-                self.log.info("%s", line.rstrip("\n"))
-            self._proc.wait()
+            code = None
+            if conf.get("step_server", True):
+                self._client = StepServerClient(
+                    cmd[0], self.log.info,
+                    idle_seconds=float(conf.get("step_server_idle_seconds") or 300),
+                )
+                workers = int(self.workers or conf.get("step_workers") or 0)
+                code = self._client.run(self.step, jobs, workers, env)
+                if code is None:
+                    self._client = None
+                    self.log.warning("no jip step server: running a fresh jip process")
+            if code is None:
+                code = self._run_process(cmd, env)
         except BaseException:  # task killed (DAG run failed, timeout): let jip clean up
             self.on_kill()
             raise
@@ -138,15 +145,35 @@ class JipStepOperator(BaseOperator):
                 f"jip step {self.step} for {len(jobs)} job(s) timed out after "
                 f"{self.step_timeout} s"
             )
-        if self._proc.returncode != 0:
+        if code != 0:
             raise AirflowException(
-                f"jip step {self.step} for job(s) {', '.join(jobs)} exited with "
-                f"{self._proc.returncode}"
+                f"jip step {self.step} for job(s) {', '.join(jobs)} exited with {code}"
             )
         return jobs
 
+    def _run_process(self, cmd: list[str], env: dict[str, str]) -> int:
+        """The step in a fresh ``jip`` process (no step server): its exit code."""
+        try:
+            self._proc = subprocess.Popen(
+                cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+            )
+        except OSError as exc:
+            raise AirflowException(f"cannot start {cmd[0]}: {exc}") from exc
+        assert self._proc.stdout is not None
+        for line in self._proc.stdout:  # live: a long batch shows its progress
+            self.log.info("%s", line.rstrip("\n"))
+        return self._proc.wait()
+
     def on_kill(self) -> None:
         """SIGTERM first, so the step can stop its algorithms; SIGKILL after a grace time."""
+        client: StepServerClient | None = getattr(self, "_client", None)
+        if client is not None and client.alive():
+            client.kill(signal.SIGTERM)
+            deadline = time.monotonic() + KILL_GRACE_SECONDS
+            while client.alive() and time.monotonic() < deadline:
+                time.sleep(0.2)
+            if client.alive():
+                client.kill(signal.SIGKILL)
         proc: subprocess.Popen[str] | None = getattr(self, "_proc", None)
         if proc is None or proc.poll() is not None:
             return

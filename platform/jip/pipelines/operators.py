@@ -150,12 +150,7 @@ def _run(runtime: Runtime, job_id: str, stop: threading.Event | None = None) -> 
     req = RunRequest(
         job_id=job_id, manifest=algorithm.manifest, algorithm_dir=algorithm.folder, job_dir=folder
     )
-    image_id = runner.resolve_image(req)
-    digest = algorithm.manifest.image_digest
-    if digest and image_id and image_id != digest:
-        raise JobFailedError(
-            f"image {algorithm.manifest.image} is {image_id}, manifest pins {digest}"
-        )
+    image_id = runner.resolve_image(req)  # refuses an image that is not the pinned one
     if image_id:
         req = RunRequest(
             job_id=job_id,
