@@ -66,14 +66,22 @@ def airflow_env(home: Path) -> dict[str, str]:
     return env
 
 
+def stop_step_server() -> None:
+    """End the warm step server the tasks started (it would idle on for minutes)."""
+    from jip.pipelines.step_server import request_stop, socket_path
+
+    request_stop(socket_path(str(JIP_BIN)))
+
+
 @pytest.fixture(scope="session")
-def airflow_home(tmp_path_factory: pytest.TempPathFactory) -> AirflowHome:
+def airflow_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AirflowHome]:
     assert AIRFLOW_BIN.exists(), f"{AIRFLOW_BIN} missing: run `make airflow-venv`"
     home = tmp_path_factory.mktemp("airflow-home")
     af = AirflowHome(home, airflow_env(home))
     done = af.run("db", "migrate")
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    return af
+    yield af
+    stop_step_server()
 
 
 @dataclass
@@ -87,6 +95,7 @@ class AirflowServices:
     procs: list[subprocess.Popen[bytes]]
 
     def stop(self) -> None:
+        stop_step_server()
         for p in self.procs:  # each was started in its own session: end its whole group
             if p.poll() is None:
                 os.killpg(p.pid, signal.SIGTERM)
