@@ -20,7 +20,7 @@ from airflow.sdk import Param, dag, get_current_context, task, task_group
 from operators import JipStepOperator
 
 DAG_ID = "jip_pipeline"
-DEFAULT_BATCH_SIZE = 25
+DEFAULT_BATCH_SIZE = 100
 
 
 def split(jobs: list[str], size: int) -> list[list[str]]:

@@ -109,7 +109,7 @@ class Settings(BaseSettings):
     airflow_timeout: float = Field(30.0, gt=0)
     # airflow engine speed (airflowfat): jobs per mapped Airflow task group; each of its three
     # tasks is one `jip pipeline step` process running the step for the whole batch
-    airflow_batch_size: int = Field(25, ge=1, le=1000)
+    airflow_batch_size: int = Field(100, ge=1, le=1000)
     # image digests (airflowfat): the docker runner refuses manifests that pin no image_digest
     require_image_digest: bool = False
 

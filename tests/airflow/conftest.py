@@ -21,6 +21,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from jip.pipelines.airflow_config import tuned_airflow_env
 from tests.conftest import ROOT, free_port
 
 AIRFLOW_VENV = ROOT / ".venv-airflow"
@@ -132,11 +133,9 @@ def start_airflow_services(
         AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS="jip:admin",
         AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE=str(tmp / "passwords.json"),
         AIRFLOW__API_AUTH__JWT_SECRET=secrets.token_urlsafe(32),
-        AIRFLOW__CORE__PARALLELISM=str(parallelism),
-        AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT="60",  # a busy 2-core box answers slowly
         AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT=str(free_port()),
-        AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC="1",
     )
+    env.update(tuned_airflow_env(parallelism))  # what docs/airflow.md recommends
     home = AirflowHome(tmp, env)
     if migrated is None:
         done = home.run("db", "migrate")

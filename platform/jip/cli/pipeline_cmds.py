@@ -290,6 +290,17 @@ def step_main(name: str, jobs: list[str], workers: int = 0) -> int:
     return code
 
 
+@pipeline_app.command("airflow-config")
+def airflow_config(
+    parallelism: Annotated[int, typer.Option(help="Airflow task slots")] = 4,
+) -> None:
+    """Print the Airflow settings that suit JIP's engine as shell exports."""
+    from jip.pipelines.airflow_config import tuned_airflow_env
+
+    for key, value in tuned_airflow_env(parallelism).items():
+        out.print(f"export {key}={value}", highlight=False)
+
+
 @pipeline_app.command("step-server")
 def step_server(
     socket_path: Annotated[str, typer.Option("--socket", help="unix socket to serve on")],
