@@ -69,8 +69,9 @@ def airflow_cohort(
     except (AssertionError, OSError) as exc:  # no Airflow venv: a finding, not a crash
         print(f"  airflow engine: not measured ({type(exc).__name__}: {str(exc)[:300]})")
         return None
+    server = "step server" if settings.airflow_step_server else "a fresh jip per task"
     print(f"  (airflow up in {time.perf_counter() - t0:.0f} s, not counted; "
-          f"{parallelism} task slots, batches of {settings.airflow_batch_size} jobs)")
+          f"{parallelism} task slots, batches of {settings.airflow_batch_size} jobs, {server})")
     try:
         rt = Runtime(settings.model_copy(update=dict(
             workflow_engine="airflow", airflow_url=services.url,
@@ -107,6 +108,8 @@ def main() -> None:
     ap.add_argument("--parallelism", type=int, default=2, help="Airflow task slots")
     ap.add_argument("--batch-size", type=int, default=Settings().airflow_batch_size,
                     help="jobs per Airflow task")
+    ap.add_argument("--no-step-server", action="store_true",
+                    help="a fresh jip process per Airflow task (to see what the server saves)")
     ap.add_argument("--timeout", type=float, default=1800)
     args, _ = ap.parse_known_args()  # run_all.py passes its arguments to every script
     if args.quick:
@@ -116,7 +119,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="jip-airflow-bench-") as tmp_name:
         tmp = Path(tmp_name)
         settings = pipeline_settings(tmp / "site", pipeline_workers=args.workers,
-                                     airflow_batch_size=args.batch_size)
+                                     airflow_batch_size=args.batch_size,
+                                     airflow_step_server=not args.no_step_server)
         rt = Runtime(settings)
         try:
             uids = [ingest(rt, SeriesSpec(slices=2, size=16)) for _ in range(args.series)]

@@ -110,6 +110,9 @@ class Settings(BaseSettings):
     # airflow engine speed (airflowfat): jobs per mapped Airflow task group; each of its three
     # tasks is one `jip pipeline step` process running the step for the whole batch
     airflow_batch_size: int = Field(100, ge=1, le=1000)
+    # steps run in a warm `jip pipeline step-server` on the worker (off: a fresh jip process
+    # per task, e.g. with the KubernetesExecutor where every task is a new pod)
+    airflow_step_server: bool = True
     # image digests (airflowfat): the docker runner refuses manifests that pin no image_digest
     require_image_digest: bool = False
 

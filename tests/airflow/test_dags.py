@@ -48,6 +48,9 @@ def test_jip_pipeline_dag_runs_real_steps_and_isolates_failures(
             "jobs": [jobs[0], "no-such-job", jobs[1]],
             "batch_size": 2,
             "step_workers": 2,
+            # a fresh `jip` per task here; the step server is covered with the real
+            # scheduler (test_airflow_engine) and in tests/pipelines/test_step_server.py
+            "step_server": False,
             "jip_env": step_env(settings),
             "jip_bin": default_jip_bin(settings),
         }

@@ -7,8 +7,8 @@ operator functions as the local engine and write all job state to JIP's database
 themselves. This engine only triggers, cancels and watches:
 
 - ``submit``: one DAG run per submission (per 1000 jobs), id ``jip-<run>-<time>-<n>``, conf
-  ``{"run_id", "jobs", "batch_size", "step_workers", "jip_env", "jip_bin"}``; each batch
-  of the run's queued jobs is one mapped task group.
+  ``{"run_id", "jobs", "batch_size", "step_workers", "step_server", "jip_env", "jip_bin"}``;
+  each batch of the run's queued jobs is one mapped task group.
 - ``cancel``: the run is already cancelled in the database (running steps notice and stop
   their algorithm); the engine also marks its DAG runs failed so Airflow stops scheduling.
 - a poller (``start``/``stop``) fails jobs whose DAG run ended while they were unfinished
@@ -129,6 +129,7 @@ class AirflowEngine(WorkflowEngine):
                 "jobs": batch,
                 "batch_size": self.runtime.settings.airflow_batch_size,
                 "step_workers": self.runtime.settings.pipeline_workers,
+                "step_server": self.runtime.settings.airflow_step_server,
                 "jip_env": step_env(self.runtime.settings),
                 "jip_bin": default_jip_bin(self.runtime.settings),
             }
