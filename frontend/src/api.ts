@@ -210,3 +210,6 @@ export function enc(s: string): string {
 export function fmtDate(d: string): string {
   return d.length === 8 ? `${d.slice(0, 4)}-${d.slice(4, 6)}-${d.slice(6, 8)}` : d || "—";
 }
+
+// Shared with the pipeline pages (pipelinesApi.ts): one request helper, one error type.
+export { json, request };

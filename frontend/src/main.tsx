@@ -7,6 +7,7 @@ import { Gallery } from "./pages/Gallery";
 import { StudyList } from "./pages/Studies";
 import { PatientPage, StudyPage } from "./pages/StudyPatient";
 import { Viewer } from "./pages/Viewer";
+import { PipelineNav, pipelineRoute } from "./pipelines/routes";
 import { onLinkClick, useLocation } from "./router";
 import "./style.css";
 
@@ -19,6 +20,8 @@ function route(path: string, search: string) {
   if ((m = path.match(/^\/series\/([^/]+)$/))) return <Viewer uid={decodeURIComponent(m[1])} />;
   if ((m = path.match(/^\/studies\/([^/]+)$/))) return <StudyPage uid={decodeURIComponent(m[1])} />;
   if ((m = path.match(/^\/patients\/([^/]+)$/))) return <PatientPage id={decodeURIComponent(m[1])} />;
+  const pipelinePage = pipelineRoute(path, search);
+  if (pipelinePage) return pipelinePage;
   return (
     <Empty>
       Page not found. <a href="/">Back to the gallery</a>
@@ -64,6 +67,7 @@ function App() {
         <a href="/cohorts" class={path.startsWith("/cohorts") ? "active" : ""}>
           Cohorts
         </a>
+        <PipelineNav path={path} />
         <span class="spacer" />
         <Totals />
         <a href="/docs" target="_blank" rel="noreferrer" class="small">

@@ -70,6 +70,9 @@ class Settings(BaseSettings):
     dimse_timeout: float = 60.0
     network_timeout: float = 60.0
     acse_timeout: float = 30.0
+    # storage/verification associations bypass pynetdicom's reactor (see
+    # dicom/storage_fast_path.py); off = every association through pynetdicom
+    dicom_fast_store: bool = True
     peers: dict[str, DicomPeer] = {}
 
     # events and rendering

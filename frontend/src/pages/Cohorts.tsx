@@ -149,6 +149,9 @@ export function CohortDetail({ id }: { id: number }) {
         <a class="button" href={api.exportUrl(id, "json")} download>
           Export JSON
         </a>
+        <a class="button primary" href={`/runs/new?cohort=${id}`}>
+          Run on this cohort…
+        </a>
         <button type="button" class="danger" onClick={del}>
           Delete cohort
         </button>

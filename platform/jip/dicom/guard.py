@@ -15,6 +15,7 @@ import logging
 import socket
 import threading
 import time
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -106,7 +107,15 @@ class GuardedAssociationServer(ThreadedAssociationServer):
             {"max_read": max_pdu_read, "read_timeout": recv_timeout},
         )
         kwargs["request_handler"] = GuardedRequestHandler
+        # takes a connection before pynetdicom does: True = served (and closed) by it
+        self.connection_hook: Callable[[socket.socket], bool] | None = None
         super().__init__(*args, **kwargs)
+
+    def finish_request(self, request: Any, client_address: Any) -> None:
+        hook = self.connection_hook
+        if hook is not None and hook(request):
+            return
+        super().finish_request(request, client_address)
 
     def get_request(self) -> tuple[socket.socket, tuple[str, int]]:
         client, address = super().get_request()

@@ -20,6 +20,7 @@ OUT_OF_RESOURCES = 0xA700
 CANNOT_UNDERSTAND = 0xC000
 DATASET_DOES_NOT_MATCH = 0xA900
 PROCESSING_FAILURE = 0x0110
+SOP_CLASS_NOT_SUPPORTED = 0x0122
 
 
 def handle_echo(event: Any) -> int:
@@ -34,17 +35,29 @@ def handle_store(event: Any, runtime: Runtime) -> int:
         log.warning("cannot encode received dataset: %s", exc)
         return CANNOT_UNDERSTAND
     req = event.request
+    return store_status(
+        runtime,
+        data,
+        sop_class=str(req.AffectedSOPClassUID or ""),
+        sop_instance=str(req.AffectedSOPInstanceUID or ""),
+        calling_ae=_calling(event),
+    )
+
+
+def store_status(
+    runtime: Runtime, data: bytes, *, sop_class: str, sop_instance: str, calling_ae: str
+) -> int:
+    """Ingest one received Part 10 object and answer with the C-STORE status; shared by
+    pynetdicom's handler and the storage fast path."""
     try:
         result = runtime.ingestor.ingest(
-            data,
-            expect_sop_class=str(req.AffectedSOPClassUID or "") or None,
-            expect_sop_instance=str(req.AffectedSOPInstanceUID or "") or None,
+            data, expect_sop_class=sop_class or None, expect_sop_instance=sop_instance or None
         )
     except DatasetMismatchError as exc:
-        log.warning("C-STORE rejected: %s", exc.message, extra={"calling_ae": _calling(event)})
+        log.warning("C-STORE rejected: %s", exc.message, extra={"calling_ae": calling_ae})
         return DATASET_DOES_NOT_MATCH
     except DicomError as exc:
-        log.warning("C-STORE rejected: %s", exc.message, extra={"calling_ae": _calling(event)})
+        log.warning("C-STORE rejected: %s", exc.message, extra={"calling_ae": calling_ae})
         return CANNOT_UNDERSTAND
     except StorageError as exc:
         log.error("C-STORE storage failure: %s", exc.message)

@@ -6,7 +6,6 @@ costs one header parse.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from io import BytesIO
 from typing import Any
@@ -18,6 +17,7 @@ from pydicom.errors import InvalidDicomError
 from pydicom.multival import MultiValue
 from pydicom.valuerep import PersonName
 
+from jip.dicom import fast_header
 from jip.dicom.structure import check_complete, check_transfer_syntax
 from jip.errors import DicomError
 
@@ -25,13 +25,16 @@ from jip.errors import DicomError
 # value read only emits warnings and costs about a tenth of the C-STORE path.
 pydicom.config.settings.reading_validation_mode = pydicom.config.IGNORE
 
-UID_RE = re.compile(r"^[0-9]+(\.[0-9]+)*$")
 _BULK_VRS = {"OB", "OW", "OF", "OD", "OL", "OV", "UN", "SQ"}
 _MAX_FLAT_LEN = 1024
 
 
 def is_valid_uid(value: object) -> bool:
-    return isinstance(value, str) and 0 < len(value) <= 64 and bool(UID_RE.match(value))
+    """Digits in dot-separated components, nothing else (no regex: this runs several
+    times per received instance)."""
+    if not isinstance(value, str) or not 0 < len(value) <= 64 or not value.isascii():
+        return False
+    return value.replace(".", "").isdigit() and ".." not in value and value[0] != "." != value[-1]
 
 
 def check_uid(value: str, what: str = "UID") -> str:
@@ -87,64 +90,81 @@ def read_header(data: bytes) -> Dataset:
 
 def parse_instance(data: bytes) -> ParsedInstance:
     """Parse and validate; raises ``DicomError`` with the reason on anything unusable."""
+    meta = fast_header.read_meta(data)
+    if meta is not None:
+        tsuid, body_start = meta
+        check_uid(tsuid, "Transfer Syntax UID")
+        check_transfer_syntax(tsuid)
+        check_complete(data, tsuid)
+        values = fast_header.element_values(data, tsuid, body_start)
+        if values is not None:
+            return _build(values, tsuid)
+    return parse_with_pydicom(data)
+
+
+def parse_with_pydicom(data: bytes) -> ParsedInstance:
+    """The general reader, for everything ``fast_header`` does not take."""
     ds = read_header(data)
-    meta = getattr(ds, "file_meta", None)
+    file_meta = getattr(ds, "file_meta", None)
     try:
-        tsuid = str(meta.TransferSyntaxUID) if meta is not None else ""
+        tsuid = str(file_meta.TransferSyntaxUID) if file_meta is not None else ""
         if not tsuid:
             raise DicomError("missing Transfer Syntax UID in file meta information")
         check_uid(tsuid, "Transfer Syntax UID")
         check_transfer_syntax(tsuid)
         check_complete(data, tsuid)
-        return _build(ds, tsuid)
+        return _build(element_values(ds), tsuid)
     except DicomError:
         raise
     except Exception as exc:
         raise DicomError(f"malformed DICOM object: {type(exc).__name__}: {exc}") from exc
 
 
-def _build(ds: Dataset, tsuid: str) -> ParsedInstance:
-    sop = check_uid(_s(ds, "SOPInstanceUID"), "SOP Instance UID")
-    sop_class = check_uid(_s(ds, "SOPClassUID"), "SOP Class UID")
-    series = check_uid(_s(ds, "SeriesInstanceUID"), "Series Instance UID")
-    study = check_uid(_s(ds, "StudyInstanceUID"), "Study Instance UID")
-    study_date = _s(ds, "StudyDate")[:8]
-    birth = _s(ds, "PatientBirthDate")[:8]
+def _build(values: dict[str, Any], tsuid: str) -> ParsedInstance:
+    sop = check_uid(_s(values, "SOPInstanceUID"), "SOP Instance UID")
+    sop_class = check_uid(_s(values, "SOPClassUID"), "SOP Class UID")
+    series = check_uid(_s(values, "SeriesInstanceUID"), "Series Instance UID")
+    study = check_uid(_s(values, "StudyInstanceUID"), "Study Instance UID")
+    study_date = _s(values, "StudyDate")[:8]
+    birth = _s(values, "PatientBirthDate")[:8]
     return ParsedInstance(
         sop_instance_uid=sop,
         sop_class_uid=sop_class,
         series_uid=series,
         study_uid=study,
         transfer_syntax_uid=tsuid,
-        patient_id=_s(ds, "PatientID")[:64],
-        patient_name=_s(ds, "PatientName")[:324],
+        patient_id=_s(values, "PatientID")[:64],
+        patient_name=_s(values, "PatientName")[:324],
         patient_birth_date=birth,
-        patient_sex=_s(ds, "PatientSex")[:16],
-        patient_age=_age(_s(ds, "PatientAge"), birth, study_date),
+        patient_sex=_s(values, "PatientSex")[:16],
+        patient_age=_age(_s(values, "PatientAge"), birth, study_date),
         study_date=study_date,
-        study_time=_s(ds, "StudyTime")[:32],
-        accession_number=_s(ds, "AccessionNumber")[:16],
-        study_id=_s(ds, "StudyID")[:16],
-        study_description=_s(ds, "StudyDescription")[:64],
-        referring_physician=_s(ds, "ReferringPhysicianName")[:324],
-        institution=_s(ds, "InstitutionName")[:64],
-        modality=_s(ds, "Modality")[:16],
-        series_number=_int(ds, "SeriesNumber"),
-        series_description=_s(ds, "SeriesDescription")[:64],
-        body_part=_s(ds, "BodyPartExamined")[:64],
-        manufacturer=_s(ds, "Manufacturer")[:64],
-        model=_s(ds, "ManufacturerModelName")[:64],
-        slice_thickness=_float(ds, "SliceThickness"),
-        instance_number=_int(ds, "InstanceNumber"),
-        rows=_int(ds, "Rows"),
-        columns=_int(ds, "Columns"),
-        number_of_frames=_int(ds, "NumberOfFrames"),
-        tags=flatten(ds),
+        study_time=_s(values, "StudyTime")[:32],
+        accession_number=_s(values, "AccessionNumber")[:16],
+        study_id=_s(values, "StudyID")[:16],
+        study_description=_s(values, "StudyDescription")[:64],
+        referring_physician=_s(values, "ReferringPhysicianName")[:324],
+        institution=_s(values, "InstitutionName")[:64],
+        modality=_s(values, "Modality")[:16],
+        series_number=_int(values, "SeriesNumber"),
+        series_description=_s(values, "SeriesDescription")[:64],
+        body_part=_s(values, "BodyPartExamined")[:64],
+        manufacturer=_s(values, "Manufacturer")[:64],
+        model=_s(values, "ManufacturerModelName")[:64],
+        slice_thickness=_float(values, "SliceThickness"),
+        instance_number=_int(values, "InstanceNumber"),
+        rows=_int(values, "Rows"),
+        columns=_int(values, "Columns"),
+        number_of_frames=_int(values, "NumberOfFrames"),
+        tags={
+            k: v for k, v in values.items() if not (isinstance(v, str) and len(v) > _MAX_FLAT_LEN)
+        },
     )
 
 
-def flatten(ds: Dataset) -> dict[str, Any]:
-    """Top-level non-bulk elements as ``{keyword: value}`` for filters and facets."""
+def element_values(ds: Dataset) -> dict[str, Any]:
+    """Top-level non-bulk elements as ``{keyword: plain value}``: the index's flattened
+    tags (``fast_header`` computes the same from the bytes)."""
     out: dict[str, Any] = {}
     for elem in ds:
         if elem.VR in _BULK_VRS or elem.tag.group == 0x0002:
@@ -152,8 +172,6 @@ def flatten(ds: Dataset) -> dict[str, Any]:
         try:
             value = _jsonable(elem.value)
         except Exception:
-            continue
-        if isinstance(value, str) and len(value) > _MAX_FLAT_LEN:
             continue
         key = elem.keyword or f"{elem.tag.group:04X}{elem.tag.element:04X}"
         out[key] = value
@@ -187,34 +205,34 @@ def _jsonable(value: Any) -> Any:
         return _clean(str(value))
 
 
-def _s(ds: Dataset, keyword: str) -> str:
-    value = ds.get(keyword)
+def _s(values: dict[str, Any], keyword: str) -> str:
+    value = values.get(keyword)
     if value is None:
         return ""
-    if isinstance(value, MultiValue):
-        return _clean("\\".join(str(v) for v in value))
-    return _clean(str(value)).strip()
+    if isinstance(value, list):
+        return "\\".join(str(v) for v in value)
+    return str(value).strip()
 
 
-def _int(ds: Dataset, keyword: str) -> int | None:
+def _int(values: dict[str, Any], keyword: str) -> int | None:
     try:
-        value = ds.get(keyword)
+        value = values.get(keyword)
+        if isinstance(value, list):
+            value = value[0] if value else None
         if value is None or value == "":
             return None
-        if isinstance(value, MultiValue):
-            value = value[0]
         return int(value)
     except (TypeError, ValueError, OverflowError):
         return None
 
 
-def _float(ds: Dataset, keyword: str) -> float | None:
+def _float(values: dict[str, Any], keyword: str) -> float | None:
     try:
-        value = ds.get(keyword)
+        value = values.get(keyword)
+        if isinstance(value, list):
+            value = value[0] if value else None
         if value is None or value == "":
             return None
-        if isinstance(value, MultiValue):
-            value = value[0]
         f = float(value)
         return f if f == f and abs(f) != float("inf") else None
     except (TypeError, ValueError, OverflowError):

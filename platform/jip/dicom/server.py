@@ -11,7 +11,8 @@ from pynetdicom.transport import ThreadedAssociationServer
 
 from jip.dicom import handlers, retrieve
 from jip.dicom.find import FIND_SOP_CLASSES, handle_find
-from jip.dicom.guard import start_guarded_server
+from jip.dicom.guard import pdu_read_limit, start_guarded_server
+from jip.dicom.storage_fast_path import StorageFastPath
 from jip.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -51,10 +52,14 @@ def start_dicom_server(runtime: Runtime, port: int | None = None) -> ThreadedAss
     ae = build_ae(runtime)
     s = runtime.settings
     bind_port = s.dicom_port if port is None else port
-    return start_guarded_server(
+    server = start_guarded_server(
         ae,
         (s.bind_host, bind_port),
         handler_bindings(runtime),
         max_pdu_size=s.max_pdu_size,
         recv_timeout=s.network_timeout,
     )
+    if s.dicom_fast_store:
+        fast = StorageFastPath(ae, runtime, max_pdu_read=pdu_read_limit(s.max_pdu_size))
+        server.connection_hook = fast.handle  # type: ignore[attr-defined]
+    return server

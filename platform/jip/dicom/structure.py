@@ -120,6 +120,11 @@ class _Walker:
                 pos += length
 
 
+def skip_items(data: bytes, pos: int, implicit: bool) -> int:
+    """End of the undefined-length value (little endian) whose items start at ``pos``."""
+    return _Walker(data, little=True).items(pos, implicit, depth=1)
+
+
 def check_complete(data: bytes, transfer_syntax_uid: str) -> None:
     """Raise ``DicomError`` unless every element of ``data`` (Part 10) is complete."""
     if len(data) < 132 or data[128:132] != b"DICM":

@@ -23,6 +23,8 @@ _MAX_BATCH = 256
 
 
 class IndexWriter:
+    _session: Session
+
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self._sessions = sessions
         self._queue: queue.Queue[tuple[Job, Future[Any]] | None] = queue.Queue()
@@ -43,6 +45,15 @@ class IndexWriter:
         self._thread.join(timeout=30)
 
     def _loop(self) -> None:
+        # one session for the writer's life: creating and closing one per batch cost
+        # about as much as the batch's statements
+        self._session = self._sessions()
+        try:
+            self._serve()
+        finally:
+            self._session.close()
+
+    def _serve(self) -> None:
         while True:
             first = self._queue.get()
             if first is None:
@@ -65,12 +76,14 @@ class IndexWriter:
     def _commit(self, batch: list[tuple[Job, Future[Any]]]) -> None:
         """One transaction for the batch; if any job fails, redo each job alone."""
         results: list[Any] = []
+        session = self._session
         try:
-            with self._sessions() as session:
-                for job, _ in batch:
-                    results.append(job(session))
-                session.commit()
+            for job, _ in batch:
+                results.append(job(session))
+            session.commit()
+            session.expunge_all()
         except Exception:
+            self._reset()
             if len(batch) == 1:
                 self._commit_one(*batch[0])
                 return
@@ -81,12 +94,23 @@ class IndexWriter:
         for (_, fut), result in zip(batch, results, strict=True):
             fut.set_result(result)
 
-    def _commit_one(self, job: Job, fut: Future[Any]) -> None:
+    def _reset(self) -> None:
+        """Roll back what failed; a session broken beyond that is replaced."""
         try:
-            with self._sessions() as session:
-                result = job(session)
-                session.commit()
+            self._session.rollback()
+        except Exception:
+            log.exception("index writer session could not roll back; starting a new one")
+            self._session.close()
+            self._session = self._sessions()
+        self._session.expunge_all()
+
+    def _commit_one(self, job: Job, fut: Future[Any]) -> None:
+        session = self._session
+        try:
+            result = job(session)
+            session.commit()
         except BaseException as exc:
+            self._reset()
             fut.set_exception(exc)
         else:
             fut.set_result(result)
