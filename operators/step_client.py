@@ -87,7 +87,23 @@ class StepServerClient:
 
     # -- plumbing --------------------------------------------------------------------
 
+    def _private_folder(self) -> bool:
+        """The socket folder must be ours and closed to others: a folder someone else
+        made in a shared /tmp could hold a socket that is not JIP's."""
+        folder = self.path.parent
+        try:
+            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            st = folder.lstat()
+        except OSError:
+            return False
+        if st.st_uid != os.getuid() or st.st_mode & 0o077 or not folder.is_dir():
+            self.log(f"not using the step server: {folder} is not a private folder of ours")
+            return False
+        return True
+
     def _connect(self) -> socket.socket | None:
+        if not self._private_folder():
+            return None
         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             s.connect(str(self.path))
@@ -99,7 +115,8 @@ class StepServerClient:
     def _start(self) -> socket.socket | None:
         """Start a server (detached) and wait until it accepts; racing starters are fine:
         all but one exit at once and everyone connects to the winner."""
-        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if not self._private_folder():
+            return None
         env = {k: v for k, v in os.environ.items() if not k.startswith("JIP_")}
         cmd = [self.jip_bin, "pipeline", "step-server", "--socket", str(self.path),
                "--idle-seconds", str(self.idle_seconds)]

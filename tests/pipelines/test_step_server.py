@@ -156,3 +156,13 @@ def _job_ids(rt: Runtime, run_id: str) -> list[str]:
 
     with rt.sessions() as s:
         return [j.id for j in state.jobs_of(s, run_id)]
+
+
+def test_a_socket_folder_open_to_others_is_not_used(server_socket: Path) -> None:
+    server_socket.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    server_socket.parent.chmod(0o777)  # as if someone else prepared it in a shared /tmp
+    lines: list[str] = []
+    client = client_module.StepServerClient(JIP, lines.append)
+    assert client.run("prepare", ["job"], 1, {}) is None  # the operator runs a fresh jip
+    assert any("not a private folder" in ln for ln in lines)
+    assert not server_socket.exists()

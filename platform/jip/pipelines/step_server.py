@@ -82,7 +82,9 @@ def serve(path: Path, idle_seconds: float = 300) -> None:
     """Serve until idle, stopped or stale. A second server for the same socket exits at
     once (a lock file next to the socket), so racing clients may all try to start one."""
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    path.parent.chmod(0o700)
+    st = path.parent.lstat()
+    if st.st_uid != os.getuid() or st.st_mode & 0o077:
+        raise SystemExit(f"{path.parent} is not a private folder of this user: not serving")
     lock = (path.parent / f"{path.name}.lock").open("w")
     try:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
