@@ -38,8 +38,8 @@ ALGORITHM = "test-trivial"
 
 def cohort(rt: Runtime, uids: list[str], timeout: float) -> tuple[float, dict[str, int]]:
     """Seconds from trigger to the run's final state, and how its jobs ended. A one-series
-    run goes first, not counted: it pays one-time costs (Airflow's first task builds its
-    execution API, the step server imports JIP) that a running site has paid long ago."""
+    run goes first, not counted: it pays one-time costs (the first task after Airflow's
+    start-up is slow, the step server imports JIP) that a running site has paid long ago."""
     warm_up, _ = _one_run(rt, uids[:1], timeout)
     print(f"  ({rt.settings.workflow_engine}: warm-up run of 1 series {warm_up:.1f} s, "
           "not counted)")
