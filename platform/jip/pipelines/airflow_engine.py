@@ -120,9 +120,8 @@ class AirflowEngine(WorkflowEngine):
         with self.runtime.sessions() as s:
             jobs = [j.id for j in state.jobs_of(s, run_id) if j.status == JobStatus.QUEUED]
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
-        batches = [
-            jobs[i : i + MAX_JOBS_PER_DAG_RUN] for i in range(0, len(jobs), MAX_JOBS_PER_DAG_RUN)
-        ]
+        batches = [jobs[i : i + MAX_JOBS_PER_DAG_RUN]
+                   for i in range(0, len(jobs), MAX_JOBS_PER_DAG_RUN)]
         for n, batch in enumerate(batches):
             dag_run_id = f"{dag_run_prefix(run_id)}{stamp}-{n}"
             conf = {
@@ -142,19 +141,12 @@ class AirflowEngine(WorkflowEngine):
             except AirflowError as exc:
                 for job_id in [j for b in batches[n:] for j in b]:
                     state.set_job(
-                        self.runtime.sessions,
-                        job_id,
-                        status=JobStatus.FAILED,
+                        self.runtime.sessions, job_id, status=JobStatus.FAILED,
                         error=f"airflow: {exc.message}",
                     )
                 raise
-            log.info(
-                "run %s: triggered DAG run %s with %d job(s)",
-                run_id,
-                dag_run_id,
-                len(batch),
-                extra={"run_id": run_id},
-            )
+            log.info("run %s: triggered DAG run %s with %d job(s)", run_id, dag_run_id,
+                     len(batch), extra={"run_id": run_id})
 
     def cancel(self, run_id: str) -> None:
         """Fail the DAG runs of the run's latest submission, noted ``CANCEL_NOTE``. The
@@ -163,12 +155,8 @@ class AirflowEngine(WorkflowEngine):
         try:
             self._fail_dag_runs(run_id)
         except AirflowError as exc:
-            log.warning(
-                "run %s: could not stop its DAG runs yet: %s",
-                run_id,
-                exc.message,
-                extra={"run_id": run_id},
-            )
+            log.warning("run %s: could not stop its DAG runs yet: %s", run_id, exc.message,
+                        extra={"run_id": run_id})
             self._pending_cancels.add(run_id)
 
     def _fail_dag_runs(self, run_id: str) -> None:
@@ -241,9 +229,7 @@ class AirflowEngine(WorkflowEngine):
                 key = (job_id, latest.dag_run_id)
                 if key in self._suspects:
                     state.set_job(
-                        self.runtime.sessions,
-                        job_id,
-                        status=JobStatus.FAILED,
+                        self.runtime.sessions, job_id, status=JobStatus.FAILED,
                         error=f"airflow: DAG run {latest.dag_run_id} ended {latest.state} "
                         "before this job finished (see the Airflow task log)",
                     )

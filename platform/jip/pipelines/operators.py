@@ -232,13 +232,8 @@ def _store(runtime: Runtime, job_id: str) -> None:
             )
         )
     _append_log(folder, f"storing {len(rows)} result file(s)")
-    state.set_job(
-        sessions,
-        job_id,
-        status=JobStatus.SUCCEEDED,
-        error="",
-        _results=(delete(PipelineResult).where(PipelineResult.job_id == job_id), rows),
-    )
+    state.set_job(sessions, job_id, status=JobStatus.SUCCEEDED, error="",
+                  _results=(delete(PipelineResult).where(PipelineResult.job_id == job_id), rows))
 
 
 # -- helpers -------------------------------------------------------------------------

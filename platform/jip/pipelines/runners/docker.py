@@ -120,9 +120,8 @@ class DockerRunner(Runner):
             api.start(cid)
             # the daemon tells us when it exits; this thread only watches deadline/cancel
             done = threading.Event()
-            waiter = threading.Thread(
-                target=_wait_quietly, args=(api, cid, timeout + 30, done), daemon=True
-            )
+            waiter = threading.Thread(target=_wait_quietly, args=(api, cid, timeout + 30, done),
+                                      daemon=True)
             waiter.start()
             deadline = time.monotonic() + timeout
             while not done.wait(self.poll):

@@ -46,21 +46,12 @@ def algorithm_pod(
     if m.resources.gpu:
         limits["nvidia.com/gpu"] = str(m.resources.gpu)
     mounts = [
-        k8s.V1VolumeMount(
-            name="runs", mount_path=CONTAINER_INPUT, sub_path=f"{job_subpath}/input", read_only=True
-        ),
-        k8s.V1VolumeMount(
-            name="runs",
-            mount_path=CONTAINER_OUTPUT,
-            sub_path=f"{job_subpath}/output",
-            read_only=False,
-        ),
-        k8s.V1VolumeMount(
-            name="runs",
-            mount_path=CONTAINER_PARAMS,
-            sub_path=f"{job_subpath}/params.json",
-            read_only=True,
-        ),
+        k8s.V1VolumeMount(name="runs", mount_path=CONTAINER_INPUT,
+                          sub_path=f"{job_subpath}/input", read_only=True),
+        k8s.V1VolumeMount(name="runs", mount_path=CONTAINER_OUTPUT,
+                          sub_path=f"{job_subpath}/output", read_only=False),
+        k8s.V1VolumeMount(name="runs", mount_path=CONTAINER_PARAMS,
+                          sub_path=f"{job_subpath}/params.json", read_only=True),
         k8s.V1VolumeMount(name="tmp", mount_path="/tmp"),
     ]
     digest = req.image_id if req.image_id.startswith("sha256:") else m.image_digest
@@ -73,10 +64,8 @@ def algorithm_pod(
         image_pull_policy="IfNotPresent",
         command=list(m.command),
         working_dir="/app",
-        env=[
-            k8s.V1EnvVar(name=k, value=v)
-            for k, v in {**CONTRACT_ENV, "HOME": "/tmp", "PYTHONUNBUFFERED": "1"}.items()
-        ],
+        env=[k8s.V1EnvVar(name=k, value=v) for k, v in
+             {**CONTRACT_ENV, "HOME": "/tmp", "PYTHONUNBUFFERED": "1"}.items()],
         resources=k8s.V1ResourceRequirements(limits=limits, requests=dict(limits)),
         volume_mounts=mounts,
         security_context=k8s.V1SecurityContext(
@@ -111,23 +100,14 @@ def algorithm_pod(
             host_network=False,
             containers=[container],
             security_context=k8s.V1PodSecurityContext(
-                run_as_non_root=True,
-                run_as_user=uid,
-                run_as_group=gid,
-                fs_group=gid,
+                run_as_non_root=True, run_as_user=uid, run_as_group=gid, fs_group=gid,
                 seccomp_profile=k8s.V1SeccompProfile(type="RuntimeDefault"),
             ),
             volumes=[
-                k8s.V1Volume(
-                    name="runs",
-                    persistent_volume_claim=k8s.V1PersistentVolumeClaimVolumeSource(
-                        claim_name=runs_claim
-                    ),
-                ),
-                k8s.V1Volume(
-                    name="tmp",
-                    empty_dir=k8s.V1EmptyDirVolumeSource(medium="Memory", size_limit="64Mi"),
-                ),
+                k8s.V1Volume(name="runs", persistent_volume_claim=k8s.
+                             V1PersistentVolumeClaimVolumeSource(claim_name=runs_claim)),
+                k8s.V1Volume(name="tmp", empty_dir=k8s.V1EmptyDirVolumeSource(
+                    medium="Memory", size_limit="64Mi")),
             ],
         ),
     )
@@ -148,11 +128,8 @@ def no_network_policy(namespace: str) -> k8s.V1NetworkPolicy:
     return k8s.V1NetworkPolicy(
         api_version="networking.k8s.io/v1",
         kind="NetworkPolicy",
-        metadata=k8s.V1ObjectMeta(
-            name=NETWORK_POLICY_NAME,
-            namespace=namespace,
-            labels={"app.kubernetes.io/managed-by": "jip"},
-        ),
+        metadata=k8s.V1ObjectMeta(name=NETWORK_POLICY_NAME, namespace=namespace,
+                                  labels={"app.kubernetes.io/managed-by": "jip"}),
         spec=k8s.V1NetworkPolicySpec(
             pod_selector=k8s.V1LabelSelector(match_labels={ALGORITHM_LABEL: "true"}),
             policy_types=["Ingress", "Egress"],
