@@ -1,12 +1,14 @@
 """The ``airflow`` workflow engine: each JIP run becomes one run of the ``jip_pipeline``
 DAG (``dags/jip_pipeline.py``), triggered through Airflow 3's REST API.
 
-The DAG's tasks call ``jip pipeline step {prepare,run,store} --job J`` in the JIP venv,
-so they run the same operator functions as the local engine and write all job state to
-JIP's database themselves. This engine only triggers, cancels and watches:
+The DAG's tasks call ``jip pipeline step {prepare,run,store} --job J1 --job J2 ...`` in
+the JIP venv, one process per batch of ``airflow_batch_size`` jobs, so they run the same
+operator functions as the local engine and write all job state to JIP's database
+themselves. This engine only triggers, cancels and watches:
 
 - ``submit``: one DAG run per submission (per 1000 jobs), id ``jip-<run>-<time>-<n>``, conf
-  ``{"run_id", "jobs", "jip_env", "jip_bin"}``; the run's queued jobs are mapped tasks.
+  ``{"run_id", "jobs", "batch_size", "step_workers", "step_server", "jip_env", "jip_bin"}``;
+  each batch of the run's queued jobs is one mapped task group.
 - ``cancel``: the run is already cancelled in the database (running steps notice and stop
   their algorithm); the engine also marks its DAG runs failed so Airflow stops scheduling.
 - a poller (``start``/``stop``) fails jobs whose DAG run ended while they were unfinished
@@ -125,6 +127,9 @@ class AirflowEngine(WorkflowEngine):
             conf = {
                 "run_id": run_id,
                 "jobs": batch,
+                "batch_size": self.runtime.settings.airflow_batch_size,
+                "step_workers": self.runtime.settings.pipeline_workers,
+                "step_server": self.runtime.settings.airflow_step_server,
                 "jip_env": step_env(self.runtime.settings),
                 "jip_bin": default_jip_bin(self.runtime.settings),
             }

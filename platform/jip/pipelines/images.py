@@ -22,6 +22,7 @@ import tempfile
 from pathlib import Path
 
 from jip.config import Settings
+from jip.pipelines.manifest import MANIFEST_NAME, without_digest_pin
 from jip.pipelines.registry import REPO_ALGORITHMS, Algorithm
 from jip.pipelines.runners.docker import DockerRunner, RunnerError
 
@@ -66,8 +67,16 @@ def _hash(*parts: bytes) -> str:
 
 
 def folder_hash(folder: Path) -> str:
+    """What an algorithm image is built from; the manifest's digest pin does not count
+    (``jip algorithms build`` writes it after the build)."""
     files = sorted(p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
-    return _hash(*(p.relative_to(folder).as_posix().encode() + p.read_bytes() for p in files))
+
+    def content(p: Path) -> bytes:
+        if p.name == MANIFEST_NAME and p.parent == folder:
+            return without_digest_pin(p.read_text()).encode()
+        return p.read_bytes()
+
+    return _hash(*(p.relative_to(folder).as_posix().encode() + content(p) for p in files))
 
 
 class ImageBuilder:
@@ -158,6 +167,14 @@ class ImageBuilder:
                 self._build(ctx, tag, digest, {"BASE": base})
         out = self._docker("image", "inspect", "--format", "{{.Id}}", tag).stdout
         return out.strip()
+
+    def digest_to_pin(self, image_id: str) -> str:
+        """The digest a manifest should pin for a built image: its registry digest once
+        it was pushed (what a cluster pulls by), else the local image ID."""
+        found = self.runner.api.inspect_image(image_id)
+        for ref in (found or {}).get("RepoDigests") or []:
+            return str(ref).rpartition("@")[2]
+        return image_id
 
     # -- docker ------------------------------------------------------------------------
 

@@ -56,8 +56,16 @@ class DockerAPI:
         return r
 
     def image_id(self, image: str) -> str | None:
+        found = self.inspect_image(image)
+        return None if found is None else str(found["Id"])
+
+    def inspect_image(self, image: str) -> dict[str, Any] | None:
+        """``Id``, ``RepoDigests``, ... of a local image; None if it is not here."""
         r = self._call("GET", f"/images/{quote(image, safe='')}/json", ok=(200, 404))
-        return None if r.status_code == 404 else str(r.json()["Id"])
+        if r.status_code == 404:
+            return None
+        data: dict[str, Any] = r.json()
+        return data
 
     def create(self, name: str, body: dict[str, Any]) -> str:
         r = self._call("POST", "/containers/create", params={"name": name}, json=body,

@@ -1,11 +1,12 @@
 """The algorithm contract as Kubernetes objects (pure functions, no cluster needed).
 
-One job becomes one Pod: the run folder comes from a PersistentVolumeClaim shared with
-JIP (``input`` read-only, ``output`` writable, ``params.json`` read-only, all by
-``subPath``), limits from the manifest (``nvidia.com/gpu`` for GPUs), a non-root
-restricted security context, no service-account token, ``activeDeadlineSeconds`` as
-the timeout. A NetworkPolicy selecting every algorithm pod denies all egress and
-ingress, so algorithms have no network in the cluster either.
+One job becomes one Pod: the image by digest only (``repo@sha256:...``), the run
+folder from a PersistentVolumeClaim shared with JIP (``input`` read-only, ``output``
+writable, ``params.json`` read-only, all by ``subPath``), limits from the manifest
+(``nvidia.com/gpu`` for GPUs), a non-root restricted security context, no
+service-account token, ``activeDeadlineSeconds`` as the timeout. A NetworkPolicy
+selecting every algorithm pod denies all egress and ingress, so algorithms have no
+network in the cluster either.
 """
 
 from __future__ import annotations
@@ -53,7 +54,10 @@ def algorithm_pod(
                           sub_path=f"{job_subpath}/params.json", read_only=True),
         k8s.V1VolumeMount(name="tmp", mount_path="/tmp"),
     ]
-    image = f"{m.image.split('@')[0]}@{m.image_digest}" if m.image_digest else m.image
+    digest = req.image_id if req.image_id.startswith("sha256:") else m.image_digest
+    if not digest:
+        raise ValueError(f"{m.name}: pods run images by digest only; the manifest pins none")
+    image = image_by_digest(m.image, digest)
     container = k8s.V1Container(
         name="algorithm",
         image=image,
@@ -107,6 +111,16 @@ def algorithm_pod(
             ],
         ),
     )
+
+
+def image_by_digest(image: str, digest: str) -> str:
+    """``repo[:tag][@old]`` + ``sha256:...`` -> ``repo@sha256:...`` (a tag is dropped:
+    with a digest the runtime ignores it, and it only misleads a reader)."""
+    name = image.split("@", 1)[0]
+    last = name.rsplit("/", 1)
+    if ":" in last[-1]:  # a tag, not a registry port
+        name = name.rsplit(":", 1)[0]
+    return f"{name}@{digest}"
 
 
 def no_network_policy(namespace: str) -> k8s.V1NetworkPolicy:
