@@ -81,6 +81,7 @@ def column_of(keyword: str, level: Level | None = None) -> Any:
     return getattr(_TABLES[table], col)
 
 
+@lru_cache(maxsize=1024)
 def _home(keyword: str, level: Level) -> Level:
     """The level whose table a condition on ``keyword`` (searched at ``level``) reads."""
     attr = ATTRIBUTES.get(keyword)
@@ -125,16 +126,16 @@ def plan(request: SearchRequest, *, dialect: str) -> SearchPlan:
         attr = ATTRIBUTES.get(kw)
         if attr is None:
             if kw in tag_keywords and level is Level.IMAGE and not request.all_tags:
-                columns.append(Instance.tags[kw].label(kw))
+                columns.append(_tag_label(kw))
             continue
         if attr.level > level:
             continue
         needed.add(attr.level if attr.column is None else _home(kw, level))
-        columns.append(_return_column(kw, level).label(kw))
+        columns.append(_return_label(kw, level))
     for lv in Level:  # unique keys of every level searched, for URLs and tag lookups
         if lv <= level and lv is not Level.PATIENT:
             kw = UNIQUE_KEY[lv]
-            columns.append(column_of(kw, level).label(f"__{kw}"))
+            columns.append(_key_label(kw, level))
     if needs_tags and level is Level.IMAGE:
         columns.append(Instance.tags.label("__tags"))
 
@@ -385,14 +386,43 @@ def _table_of(level: Level) -> str:
 
 def _join_up(stmt: Select[Any], level: Level, top: Level) -> Select[Any]:
     """Join from ``level`` up to ``top`` by primary keys (each join hits one row)."""
+    on = _join_clauses()
     if level is Level.IMAGE and top <= Level.SERIES:
-        stmt = stmt.join(Series, Series.series_uid == Instance.series_uid)
+        stmt = stmt.join(Series, on["series-instance"])
     if level >= Level.SERIES and top <= Level.STUDY:
-        on = Study.study_uid == (Series.study_uid if level is Level.SERIES else Instance.study_uid)
-        stmt = stmt.join(Study, on)
+        stmt = stmt.join(Study, on["study-series" if level is Level.SERIES else "study-instance"])
     if level >= Level.STUDY and top <= Level.PATIENT:
-        stmt = stmt.join(Patient, Patient.id == Study.patient_pk)
+        stmt = stmt.join(Patient, on["patient-study"])
     return stmt
+
+
+# SQL expressions are immutable: the parts every plan needs are built once, not per
+# request (building them was most of a plan's cost).
+
+
+@lru_cache(maxsize=1)
+def _join_clauses() -> dict[str, Any]:
+    return {
+        "series-instance": Series.series_uid == Instance.series_uid,
+        "study-series": Study.study_uid == Series.study_uid,
+        "study-instance": Study.study_uid == Instance.study_uid,
+        "patient-study": Patient.id == Study.patient_pk,
+    }
+
+
+@lru_cache(maxsize=1024)
+def _return_label(kw: str, level: Level) -> Any:
+    return _return_column(kw, level).label(kw)
+
+
+@lru_cache(maxsize=64)
+def _key_label(kw: str, level: Level) -> Any:
+    return column_of(kw, level).label(f"__{kw}")
+
+
+@lru_cache(maxsize=1024)
+def _tag_label(kw: str) -> Any:
+    return Instance.tags[kw].label(kw)
 
 
 def check_level(value: str) -> Level:
