@@ -316,6 +316,9 @@ def percentile(sorted_ms: list[float], q: float) -> float:
     return sorted_ms[k]
 
 
+SETTLE = 0.003  # s: pause after each answer (not timed) so its CPU is not the next one's
+
+
 class Client:
     """One keep-alive HTTP/1.1 connection (stdlib): the least client-side work per
     request, so the figures are the server's, not the client library's."""
@@ -359,6 +362,7 @@ def measure(
                 t0 = time.perf_counter()
                 status, body = client.get(path)
                 times[name].append((time.perf_counter() - t0) * 1000)
+                time.sleep(SETTLE)  # work the server does after answering is this request's
                 cpu[name] += _cpu_seconds(server_pid) - cpu0
                 if status not in (200, 204):
                     raise RuntimeError(f"{path}: HTTP {status} {body[:200]!r}")
