@@ -11,6 +11,7 @@ test compares them).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -121,10 +122,13 @@ def _encode_column(field: _Field, values: list[Any]) -> list[str]:
             return [head + s + "]}" for s in map(_str, values)]
     elif types == {int}:
         return [head + s + "]}" for s in map(str, values)]
-    elif types == {list} and vr not in _ALWAYS_GENERIC_VRS and vr != "PN":
+    elif types == {list} and vr != "PN":
         items = [x for v in values for x in v]  # ModalitiesInStudy: non-empty codes
-        if set(map(type, items)) <= {str} and "" not in items:
+        kinds = set(map(type, items))
+        if kinds <= {str} and "" not in items and vr not in _ALWAYS_GENERIC_VRS:
             return [head + ",".join(map(_str, v)) + "]}" if v else empty for v in values]
+        if kinds <= {int, float} and all(map(math.isfinite, items)):  # PixelSpacing etc.
+            return [head + ",".join(map(repr, v)) + "]}" if v else empty for v in values]
     return [_one(field.keyword, vr, v, empty, head) for v in values]
 
 
