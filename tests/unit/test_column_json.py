@@ -104,12 +104,15 @@ def test_same_text_as_the_row_encoder(level: Level, uniform: bool) -> None:
         got = column_json.encode_rows(keys, tuples, returns, level, BASE)
         want = _by_row_encoder(keys, tuples, returns, level)
         assert got == want
+        array = column_json.encode_array(keys, tuples, returns, level, BASE)
+        assert array == "[" + ",".join(want) + "]"
         for text in got:
             json.loads(text)  # valid JSON
 
 
 def test_edge_cases() -> None:
     assert column_json.encode_rows(["__key"], [], ["Modality"], Level.SERIES, BASE) == []
+    assert column_json.encode_array(["__key"], [], ["Modality"], Level.SERIES, BASE) == "[]"
     assert column_json.encode_rows(["__key"], [("x",)], [], Level.SERIES, BASE) == ["{}"]
     # attributes without a column or lower-level ones are answered empty
     out = column_json.encode_rows(["__key"], [("x",)], ["SOPClassUID"], Level.SERIES, BASE)

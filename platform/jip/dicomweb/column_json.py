@@ -12,7 +12,7 @@ test compares them).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,13 +44,40 @@ def encode_rows(
     SELECT's labels, ``__StudyInstanceUID`` etc. among them); ``returns`` the
     attributes to answer with; ``base`` the DICOMweb URL for RetrieveURL; ``tags``,
     one dict per row, answers attributes that have no column."""
+    return ["{" + r + "}" for r in _row_texts(keys, rows, returns, level, base, tags)]
+
+
+def encode_array(
+    keys: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    returns: Sequence[str],
+    level: Level,
+    base: str,
+    *,
+    tags: Sequence[dict[str, Any]] | None = None,
+) -> str:
+    """``encode_rows`` as one JSON array text, joined once (a 1,000-row page is 1 MB)."""
+    if not rows:
+        return "[]"
+    return "[{" + "},{".join(_row_texts(keys, rows, returns, level, base, tags)) + "}]"
+
+
+def _row_texts(
+    keys: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    returns: Sequence[str],
+    level: Level,
+    base: str,
+    tags: Sequence[dict[str, Any]] | None,
+) -> Iterable[str]:
+    """Each row's attributes, comma-separated, without the braces."""
     fields = _fields(list(keys), returns, level, base, tags)
     if not rows:
         return []
     if not fields:
-        return ["{}"] * len(rows)
+        return [""] * len(rows)
     columns = [_encode_column(f, f.source(rows)) for f in fields]
-    return ["{" + r + "}" for r in map(",".join, zip(*columns, strict=True))]
+    return map(",".join, zip(*columns, strict=True))
 
 
 def _fields(

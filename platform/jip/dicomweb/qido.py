@@ -68,19 +68,21 @@ def _answer_in(
                 more = True
                 break
             out.append(_encode(encoder, row, level, base, all_tags=True))
+        count = len(out)
+        text = "[" + ",".join(out) + "]"
     else:  # the whole page at once, column by column
         page = page_of(session, p, level)
         more = len(page.rows) > wanted
+        rows = page.rows[:wanted]
         tags = page.tags[:wanted] if page.tags is not None else None
-        out = column_json.encode_rows(
-            page.keys, page.rows[:wanted], p.returns, level, base, tags=tags
-        )
+        count = len(rows)
+        text = column_json.encode_array(page.keys, rows, p.returns, level, base, tags=tags)
     if more and (query.client_limit is None or query.client_limit > max_results):
         warnings.append("There are additional results that can be requested")
     headers = {"Warning": ", ".join(f'299 jip: "{w}"' for w in warnings)} if warnings else {}
-    if not out:
+    if not count:
         return Response(status_code=204, headers=headers)
-    body = ("[" + ",".join(out) + "]").encode()
+    body = text.encode()
     return Response(body, media_type=MEDIA_TYPE, headers=headers)
 
 
