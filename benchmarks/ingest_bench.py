@@ -6,6 +6,9 @@ Sends 2,000 CT instances of 512x512 (20 series) and 5,000 instances of 64x64 (50
 series) over 1 and over 4 associations (parallel storescu processes, TCP_NODELAY=1) to
 each receiver, started fresh for every measurement. Prints instances/s, MB/s, the
 ratios JIP/Orthanc and JIP/storescp, and the RSS of ``jip up`` idle and during ingest.
+For reference it also measures the disk's durable-write ceiling: the same files copied
+by as many threads with write + fsync + rename + fsync(dir) each, no DICOM at all
+(storescp acknowledges objects still in the page cache; JIP only durable ones).
 JIP counts as done only when storescu got every C-STORE success, i.e. when every
 instance is fsynced and its index rows are committed.
 """
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import shutil
 import signal
@@ -128,6 +132,41 @@ def send(series: list[list[Path]], ae_title: str, port: int, associations: int) 
     return elapsed
 
 
+def durable_write(series: list[list[Path]], associations: int, work: Path) -> tuple[float, int]:
+    """The disk's ceiling for durable receipt: ``associations`` threads copy the files
+    with write + fsync + rename + fsync(dir) each, as a receiver that acknowledges only
+    durable objects must (storescp acknowledges what is still in the page cache)."""
+    groups: list[list[Path]] = [[] for _ in range(associations)]
+    for i, files in enumerate(series):
+        groups[i % associations].extend(files)
+    out = work / "out"
+    out.mkdir()
+
+    def copy(files: list[Path], n: int) -> None:
+        dir_fd = os.open(out, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            for i, f in enumerate(files):
+                tmp, dest = out / f".{n}-{i}.tmp", out / f"{n}-{i}.dcm"
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+                try:
+                    os.write(fd, f.read_bytes())
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+                os.replace(tmp, dest)
+                os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+    t0 = time.perf_counter()
+    threads = [threading.Thread(target=copy, args=(g, n)) for n, g in enumerate(groups) if g]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return time.perf_counter() - t0, count_files(out)
+
+
 def rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -224,7 +263,11 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="small data sets (smoke run)")
     ap.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "jip-bench")
-    ap.add_argument("--receivers", default="jip,orthanc,storescp")
+    ap.add_argument(
+        "--receivers",
+        default="jip,orthanc,storescp,fsync",
+        help="fsync = the disk's durable-write ceiling (no DICOM), for reference",
+    )
     ap.add_argument("--associations", default="1,4")
     ap.add_argument("--datasets", default="ct512,small64")
     ap.add_argument("--json", type=Path, help="also write the results here")
@@ -258,6 +301,8 @@ def main() -> int:
                     seconds, stored, rss = run_jip(series, n, work, idle)
                 elif name == "orthanc":
                     seconds, stored = run_peer(start_orthanc, series, n, work)
+                elif name == "fsync":
+                    seconds, stored = durable_write(series, n, work)
                 else:
                     seconds, stored = run_peer(start_storescp, series, n, work)
                 shutil.rmtree(work, ignore_errors=True)
@@ -290,24 +335,26 @@ def main() -> int:
 def print_table(results: list[Result], idle: list[float]) -> None:
     print(
         "\n| data set | assoc | JIP inst/s | JIP MB/s | Orthanc inst/s | storescp inst/s "
-        "| JIP/Orthanc | JIP/storescp | JIP RSS peak MB |"
+        "| durable-write ceiling inst/s | JIP/Orthanc | JIP/storescp | JIP/ceiling "
+        "| JIP RSS peak MB |"
     )
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     keys = sorted({(r.dataset, r.associations) for r in results}, key=lambda k: (k[0], k[1]))
     for ds, n in keys:
         by = {r.receiver: r for r in results if r.dataset == ds and r.associations == n}
-        j, o, s = by.get("jip"), by.get("orthanc"), by.get("storescp")
+        j, o, s, c = by.get("jip"), by.get("orthanc"), by.get("storescp"), by.get("fsync")
 
         def rate(r: Result | None) -> str:
             return f"{r.per_second:.1f}" if r else "-"
 
         vs_o = f"{j.per_second / o.per_second:.2f}x" if j and o else "-"
         vs_s = f"{j.per_second / s.per_second:.0%}" if j and s else "-"
+        vs_c = f"{j.per_second / c.per_second:.0%}" if j and c else "-"
         print(
             f"| {ds} | {n} | {rate(j)} | {j.mb_per_second:.1f} | {rate(o)} | {rate(s)} | "
-            f"{vs_o} | {vs_s} | {j.rss_max_mb:.0f} |"
+            f"{rate(c)} | {vs_o} | {vs_s} | {vs_c} | {j.rss_max_mb or 0:.0f} |"
             if j
-            else f"| {ds} | {n} | - | - | {rate(o)} | {rate(s)} | - | - | - |"
+            else f"| {ds} | {n} | - | - | {rate(o)} | {rate(s)} | {rate(c)} | - | - | - | - |"
         )
     if idle:
         print(f"\njip up idle RSS: {max(idle):.0f} MB (max over {len(idle)} starts)")

@@ -1,11 +1,13 @@
 """Pipeline speed: per-job overhead of the local engine with the docker runner, and a
-100-series cohort with a trivial algorithm; the same cohort on the airflow engine as a
-ratio when that engine is available.
+100-series cohort with a trivial algorithm on the local and the airflow engine, side by
+side with the ratio.
 
-    .venv/bin/python benchmarks/pipeline_bench.py [--series 100] [--airflow]
+    .venv/bin/python benchmarks/pipeline_bench.py [--series 100] [--no-airflow]
 
 Targets: trigger -> container start and container exit -> results indexed < 1 s each;
-100 series < 60 s on 2 cores. Starts its own dockerd (image cache as in the tests).
+100 series < 60 s on 2 cores. Starts its own dockerd (image cache as in the tests). The
+same cohort then runs on the airflow engine (``benchmarks/airflow_bench.py``: Airflow 3
+from .venv-airflow on free ports) and both are printed side by side with the ratio.
 """
 
 from __future__ import annotations
@@ -83,58 +85,27 @@ def per_job_overhead(rt: Runtime, uids: list[str], n: int = 8) -> None:
               + verdict)
 
 
-def cohort(rt: Runtime, uids: list[str]) -> float:
-    cpu0 = time.process_time()
-    t0 = time.monotonic()
-    run = rt.pipelines.create_run(algorithm=ALGORITHM, series_uids=uids)
-    status = wait(rt, run.id)
-    took = time.monotonic() - t0
-    cpu = time.process_time() - cpu0
-    print(f"  {len(uids)}-series cohort on {rt.settings.workflow_engine}: {status} in "
-          f"{took:.1f} s ({took / len(uids):.2f} s/series; JIP process CPU {cpu:.1f} s)")
-    return took
-
-
-def airflow_cohort(data: Path, docker_host: str, uids: list[str]) -> float | None:
-    """The same workload with workflow_engine=airflow, on an Airflow 3 (api-server,
-    scheduler, dag-processor) started here from .venv-airflow (``make airflow-venv``)."""
-    from pydantic import SecretStr
-
-    from tests.airflow.conftest import start_airflow_services
-
-    try:
-        services = start_airflow_services(data.parent / "airflow")
-    except (AssertionError, OSError) as exc:  # no Airflow venv: a finding, not a crash
-        print(f"  airflow engine: not measured ({type(exc).__name__}: {str(exc)[:300]})")
-        return None
-    rt = Runtime(make_settings(
-        data, docker_host, workflow_engine="airflow", airflow_url=services.url,
-        airflow_username=services.username, airflow_password=SecretStr(services.password)))
-    try:
-        rt.pipelines.start()
-        return cohort(rt, uids)
-    except Exception as exc:  # a failing Airflow is a finding, not a crash
-        print(f"  airflow engine: not measured ({type(exc).__name__}: {exc})")
-        return None
-    finally:
-        rt.close()
-        services.stop()
-
-
 def main() -> None:
     import os
+
+    from benchmarks.airflow_bench import airflow_cohort, cohort, side_by_side
 
     print(f"load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores "
           "(figures are wall time: a busy machine inflates them)")
     ap = argparse.ArgumentParser()
     ap.add_argument("--series", type=int, default=100)
-    ap.add_argument("--airflow", action="store_true", help="also run the airflow engine")
-    args = ap.parse_args()
+    ap.add_argument("--no-airflow", action="store_true", help="skip the airflow engine")
+    ap.add_argument("--airflow-parallelism", type=int, default=2, help="Airflow task slots")
+    ap.add_argument("--quick", action="store_true", help="10 series (make bench --quick)")
+    args, _ = ap.parse_known_args()  # run_all.py passes its arguments to every script
+    if args.quick:
+        args.series = 10
     from tests.pipelines.dockerd import CACHE, running_dockerd
 
     with running_dockerd() as host, tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "data"
-        rt = Runtime(make_settings(data, host))
+        settings = make_settings(data, host)
+        rt = Runtime(settings)
         try:
             from jip.pipelines.images import ImageBuilder
             from jip.pipelines.runners.docker import DockerRunner
@@ -146,16 +117,17 @@ def main() -> None:
             uids = seed(rt, args.series)
             rt.pipelines.start()
             per_job_overhead(rt, uids)
-            print(f"cohort (trivial algorithm, {rt.settings.pipeline_workers} workers):")
-            local = cohort(rt, uids)
-            print(f"  target < 60 s: {'ok' if local < 60 else 'MISSED'}")
+            print(f"{args.series}-series cohort ({ALGORITHM}, docker runner, "
+                  f"{settings.pipeline_workers} workers), the same workload on both engines:")
+            local = cohort(rt, uids, 600)
         finally:
             rt.close()
-        if args.airflow:
-            took = airflow_cohort(data, host, uids)
-            if took is not None:
-                print(f"  airflow / local = {took / local:.2f}")
-
+        airflow = None
+        if not args.no_airflow:
+            airflow = airflow_cohort(settings, uids, Path(tmp) / "airflow",
+                                     parallelism=args.airflow_parallelism, timeout=1200)
+        side_by_side(args.series, local, airflow)
+        print(f"  local target < 60 s: {'ok' if local[0] < 60 else 'MISSED'}")
 
 
 if __name__ == "__main__":

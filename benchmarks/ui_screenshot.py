@@ -1,7 +1,8 @@
 """Screenshots for the docs: a small synthetic archive ingested through the real ingest
 path, `jip up` on it, headless Chromium on the gallery and the viewer.
 
-    .venv/bin/python benchmarks/ui_screenshot.py   # writes docs/gallery.png, docs/viewer.png
+    .venv/bin/python benchmarks/ui_screenshot.py
+    # writes docs/gallery.png, docs/viewer.png and docs/viewer-seg.png (SEG overlays)
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ sys.path.insert(0, str(ROOT))
 from jip.config import Settings  # noqa: E402
 from jip.runtime import Runtime  # noqa: E402
 from jip.synthetic import SeriesSpec, dataset_bytes, make_series  # noqa: E402
+from jip.synthetic_seg import make_segmentation, phantom_masks  # noqa: E402
 from tests.conftest import start_jip  # noqa: E402
 from tests.ui.browser import chromium_page  # noqa: E402
 
@@ -65,11 +67,34 @@ def ingest_demo(data: Path, n_series: int = 36) -> None:
         rt.close()
 
 
+def ingest_seg_demo(data: Path) -> str:
+    """A chest CT with a body/lung/lesion SEG (as ct-body-seg would write); its UID."""
+    rt = Runtime(Settings(data_dir=data))
+    try:
+        spec = SeriesSpec(
+            slices=12, size=256, patient_id="DEMOSEG", description="Thorax (segmented)"
+        )
+        ct = list(make_series(spec))
+        for ds in ct:
+            rt.ingestor.ingest(dataset_bytes(ds))
+        seg = make_segmentation(
+            ct,
+            phantom_masks(ct),
+            colors={"Body": "royalblue", "Lung": "limegreen", "Lesion": "red"},
+            description="Body segmentation (JIP)",
+        )
+        rt.ingestor.ingest(dataset_bytes(seg))
+        return str(ct[0].SeriesInstanceUID)
+    finally:
+        rt.close()
+
+
 def main() -> None:
     docs = ROOT / "docs"
     with tempfile.TemporaryDirectory(prefix="jip-ui-shot-") as tmp:
         data = Path(tmp) / "data"
         ingest_demo(data)
+        seg_source = ingest_seg_demo(data)
         jip = start_jip(data)
         try:
             with chromium_page(1400, 860) as page:
@@ -83,9 +108,15 @@ def main() -> None:
                 page.get_by_role("button", name="CT lung").click()
                 page.wait_for_timeout(300)
                 page.screenshot(path=str(docs / "viewer.png"))
+                page.goto(f"{jip.url}/series/{seg_source}")
+                page.locator('[data-testid="viewport"][data-status="loaded"]').wait_for()
+                page.locator('[data-testid="seg-overlay"][data-state="ready"]').wait_for()
+                page.get_by_role("button", name="CT lung").click()
+                page.wait_for_timeout(300)
+                page.screenshot(path=str(docs / "viewer-seg.png"))
         finally:
             jip.stop()
-    print(f"wrote {docs / 'gallery.png'} and {docs / 'viewer.png'}")
+    print(f"wrote {docs / 'gallery.png'}, {docs / 'viewer.png'} and {docs / 'viewer-seg.png'}")
 
 
 if __name__ == "__main__":

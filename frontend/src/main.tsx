@@ -2,6 +2,7 @@ import { render } from "preact";
 import { useErrorBoundary, useEffect, useState } from "preact/hooks";
 import { api, type Statistics } from "./api";
 import { Empty, ErrorBox } from "./components/States";
+import { afterFirstPage } from "./lazy";
 import { CohortDetail, CohortList } from "./pages/Cohorts";
 import { Gallery } from "./pages/Gallery";
 import { StudyList } from "./pages/Studies";
@@ -32,7 +33,7 @@ function route(path: string, search: string) {
 function Totals() {
   const [s, setS] = useState<Statistics | null>(null);
   useEffect(() => {
-    api.statistics().then(setS, () => setS(null));
+    afterFirstPage(() => api.statistics().then(setS, () => setS(null))); // gallery first
   }, []);
   if (!s) return null;
   return (

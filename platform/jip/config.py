@@ -110,6 +110,14 @@ class Settings(BaseSettings):
     airflow_jip_bin: str = ""  # jip that Airflow tasks call; empty: the one beside this Python
     airflow_poll_seconds: float = Field(5.0, gt=0)
     airflow_timeout: float = Field(30.0, gt=0)
+    # airflow engine speed (airflowfat): jobs per mapped Airflow task group; each of its three
+    # tasks is one `jip pipeline step` process running the step for the whole batch
+    airflow_batch_size: int = Field(100, ge=1, le=1000)
+    # steps run in a warm `jip pipeline step-server` on the worker (off: a fresh jip process
+    # per task, e.g. with the KubernetesExecutor where every task is a new pod)
+    airflow_step_server: bool = True
+    # image digests (airflowfat): the docker runner refuses manifests that pin no image_digest
+    require_image_digest: bool = False
 
     @field_validator("ae_title")
     @classmethod

@@ -29,7 +29,12 @@ class Runtime:
     def __init__(self, settings: Settings) -> None:
         settings.ensure_dirs()
         self.settings = settings
-        self.engine: Engine = make_engine(settings.resolved_database_url)
+        # the folder store lets the SQLite index skip its own flush (index.recovery)
+        recoverable = settings.store_backend == "filesystem"
+        self.engine: Engine = make_engine(
+            settings.resolved_database_url,
+            sqlite_synchronous="NORMAL" if recoverable else "FULL",
+        )
         try:
             migrate(self.engine)
         except SQLAlchemyError as exc:
@@ -41,6 +46,12 @@ class Runtime:
         self.store: ObjectStore = make_store(settings)
         self.writer = IndexWriter(self.sessions)
         self.ingestor = Ingestor(self.store, self.writer)
+        if recoverable and self.engine.dialect.name == "sqlite":
+            from jip.index.recovery import reindex_lost_objects
+            from jip.store.filesystem import FilesystemStore
+
+            assert isinstance(self.store, FilesystemStore)
+            reindex_lost_objects(self.store.root, self.sessions, self.ingestor)
         self.series_events = SeriesCompletionMonitor(self.writer, settings.series_quiet_seconds)
         self._pipelines: PipelineService | None = None
 
@@ -61,6 +72,9 @@ class Runtime:
         from jip.thumbnails import prerender_on_complete
 
         prerender_on_complete(self)  # thumbnails ready before the UI asks (wado)
+        from jip.segmentations.warm import predecode_on_complete
+
+        predecode_on_complete(self)  # SEG overlays decoded before the viewer asks (segview)
         self.series_events.start()
         self.pipelines.start()
 

@@ -21,6 +21,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from jip.pipelines.airflow_config import tuned_airflow_env
 from tests.conftest import ROOT, free_port
 
 AIRFLOW_VENV = ROOT / ".venv-airflow"
@@ -66,14 +67,22 @@ def airflow_env(home: Path) -> dict[str, str]:
     return env
 
 
+def stop_step_server() -> None:
+    """End the warm step server the tasks started (it would idle on for minutes)."""
+    from jip.pipelines.step_server import request_stop, socket_path
+
+    request_stop(socket_path(str(JIP_BIN)))
+
+
 @pytest.fixture(scope="session")
-def airflow_home(tmp_path_factory: pytest.TempPathFactory) -> AirflowHome:
+def airflow_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AirflowHome]:
     assert AIRFLOW_BIN.exists(), f"{AIRFLOW_BIN} missing: run `make airflow-venv`"
     home = tmp_path_factory.mktemp("airflow-home")
     af = AirflowHome(home, airflow_env(home))
     done = af.run("db", "migrate")
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    return af
+    yield af
+    stop_step_server()
 
 
 @dataclass
@@ -87,6 +96,7 @@ class AirflowServices:
     procs: list[subprocess.Popen[bytes]]
 
     def stop(self) -> None:
+        stop_step_server()
         for p in self.procs:  # each was started in its own session: end its whole group
             if p.poll() is None:
                 os.killpg(p.pid, signal.SIGTERM)
@@ -123,11 +133,9 @@ def start_airflow_services(
         AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS="jip:admin",
         AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE=str(tmp / "passwords.json"),
         AIRFLOW__API_AUTH__JWT_SECRET=secrets.token_urlsafe(32),
-        AIRFLOW__CORE__PARALLELISM=str(parallelism),
-        AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT="60",  # a busy 2-core box answers slowly
         AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT=str(free_port()),
-        AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC="1",
     )
+    env.update(tuned_airflow_env(parallelism))  # what docs/airflow.md recommends
     home = AirflowHome(tmp, env)
     if migrated is None:
         done = home.run("db", "migrate")

@@ -33,8 +33,9 @@ def test_every_dag_parses_and_is_tested(airflow_home: AirflowHome) -> None:
 def test_jip_pipeline_dag_runs_real_steps_and_isolates_failures(
     airflow_home: AirflowHome, tmp_path: Path
 ) -> None:
-    """Each job runs prepare -> run -> store through ``jip pipeline step``; the results
-    land in JIP's database; a job that fails (unknown id) stops only itself."""
+    """Each batch of jobs runs prepare -> run -> store through ``jip pipeline step``; the
+    results land in JIP's database; a job that fails (unknown id) stops only itself, also
+    inside its batch (batch size 2: [job, unknown], [job])."""
     settings = pipeline_settings(tmp_path, workflow_engine="airflow")
     rt = Runtime(settings)
     try:
@@ -44,7 +45,12 @@ def test_jip_pipeline_dag_runs_real_steps_and_isolates_failures(
             jobs = [j.id for j in state.jobs_of(s, run.id)]
         conf = {
             "run_id": run.id,
-            "jobs": [*jobs, "no-such-job"],
+            "jobs": [jobs[0], "no-such-job", jobs[1]],
+            "batch_size": 2,
+            "step_workers": 2,
+            # a fresh `jip` per task here; the step server is covered with the real
+            # scheduler (test_airflow_engine) and in tests/pipelines/test_step_server.py
+            "step_server": False,
             "jip_env": step_env(settings),
             "jip_bin": default_jip_bin(settings),
         }
@@ -62,7 +68,8 @@ def test_jip_pipeline_dag_runs_real_steps_and_isolates_failures(
         for r in results:
             counts.update(json.loads(rt.store.get(r.object_key))["series"])
         assert counts == {uids[0]: 2, uids[1]: 3}
-        assert "jip step prepare for job no-such-job exited with 1" in log
-        assert done.returncode != 0  # the DAG run failed because one mapped job failed
+        assert "no-such-job: prepare failed: no such job" in log
+        assert f"jip step store for job(s) {jobs[0]}, no-such-job exited with 1" in log
+        assert done.returncode != 0  # the DAG run failed because one of its jobs failed
     finally:
         rt.close()

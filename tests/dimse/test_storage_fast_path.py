@@ -153,3 +153,25 @@ def test_file_meta_is_byte_identical_to_pynetdicoms() -> None:
             transfer_syntax=UID(syntax),
         )
         assert file_meta(sop_class, instance, syntax) == encode_file_meta(meta)
+
+
+def test_one_association_limit_over_both_paths(tmp_path: Path) -> None:
+    """Two storage associations (fast path) fill a limit of two: a query association,
+    which pynetdicom would serve, is rejected too."""
+    with listening(make_settings(tmp_path, max_associations=2)) as jip:
+        held = []
+        for _ in range(2):
+            sock = socket.create_connection(("127.0.0.1", jip.port), timeout=10)
+            sock.sendall(pdus.associate_rq())
+            got = pdus.read_pdu(sock)
+            assert got is not None and got[0] == pdus.ASSOCIATE_AC
+            held.append(sock)
+        try:
+            with socket.create_connection(("127.0.0.1", jip.port), timeout=10) as sock:
+                sock.sendall(pdus.associate_rq(contexts=[(1, STUDY_FIND, [pdus.IMPLICIT_LE])]))
+                got = pdus.read_pdu(sock)
+                assert got is not None and got[0] == pdus.ASSOCIATE_RJ
+                assert got[1][1:] == bytes([0x02, 0x03, 0x02])  # transient, local limit
+        finally:
+            for sock in held:
+                sock.close()

@@ -9,10 +9,11 @@ import kubernetes_validate
 import pytest
 
 from jip.pipelines.registry import REPO_ALGORITHMS, AlgorithmRegistry
-from jip.pipelines.runners.base import RunRequest
+from jip.pipelines.runners.base import ImageDigestError, RunRequest
 from jip.pipelines.runners.kubernetes import KubernetesRunner
 from jip.pipelines.runners.kubernetes_specs import (
     algorithm_pod,
+    image_by_digest,
     no_network_policy,
     to_dict,
 )
@@ -21,9 +22,12 @@ from tests.pipelines.conftest import pipeline_settings
 K8S_VERSION = "1.37.0"
 
 
-def _req(name: str, tmp_path: Path, gpu: int = 0) -> RunRequest:
+DIGEST = "sha256:" + "0123456789abcdef" * 4
+
+
+def _req(name: str, tmp_path: Path, gpu: int = 0, digest: str | None = DIGEST) -> RunRequest:
     algo = AlgorithmRegistry([REPO_ALGORITHMS]).get(name)
-    manifest = algo.manifest
+    manifest = algo.manifest.model_copy(update={"image_digest": digest})
     if gpu:
         manifest = manifest.model_copy(
             update={"resources": manifest.resources.model_copy(update={"gpu": gpu})})
@@ -54,6 +58,20 @@ def test_pod_spec_is_valid_and_locked_down(name: str, tmp_path: Path) -> None:
     assert c["resources"]["limits"]["memory"] == runner_manifest_memory(name)
     assert "nvidia.com/gpu" not in c["resources"]["limits"]
     assert pod["metadata"]["labels"]["jip.io/algorithm-pod"] == "true"
+    assert c["image"] == f"jip/{name}@{DIGEST}"  # by digest only: a tag cannot move
+
+
+def test_image_by_digest_only(tmp_path: Path) -> None:
+    runner = KubernetesRunner(pipeline_settings(tmp_path, runner="kubernetes"))
+    unpinned = _req("dicom-qa", tmp_path, digest=None)
+    with pytest.raises(ImageDigestError, match="by digest only"):
+        runner.resolve_image(unpinned)
+    with pytest.raises(ValueError, match="digest"):
+        runner.pod_for(unpinned)
+    assert runner.resolve_image(_req("dicom-qa", tmp_path)) == DIGEST
+    assert image_by_digest("registry.local:5000/jip/qa:1.0", DIGEST) == (
+        f"registry.local:5000/jip/qa@{DIGEST}")
+    assert image_by_digest(f"jip/qa@sha256:{'f' * 64}", DIGEST) == f"jip/qa@{DIGEST}"
 
 
 def runner_manifest_memory(name: str) -> str:

@@ -87,3 +87,24 @@ def test_bad_manifests_are_refused(change: dict[str, object], tmp_path: Path) ->
 def test_memory_units() -> None:
     m = AlgorithmManifest.model_validate({**BASE, "resources": {"memory": "2Gi"}})
     assert m.resources.memory_bytes == 2 * 1024**3
+
+
+DIGEST_A = "sha256:" + "a" * 64
+DIGEST_B = "sha256:" + "b" * 64
+
+
+def test_record_image_digest_keeps_the_rest_of_the_file(tmp_path: Path) -> None:
+    from jip.pipelines.manifest import MANIFEST_NAME, record_image_digest, without_digest_pin
+
+    src = AlgorithmRegistry([REPO_ALGORITHMS]).get("dicom-qa").folder / MANIFEST_NAME
+    path = tmp_path / MANIFEST_NAME
+    original = src.read_text()
+    path.write_text(original)
+    assert record_image_digest(path, DIGEST_A) is None  # inserted after image:
+    assert load_manifest(path).image_digest == DIGEST_A
+    assert record_image_digest(path, DIGEST_B) == DIGEST_A  # replaced, not added twice
+    text = path.read_text()
+    assert text.count("image_digest:") == 1 and load_manifest(path).image_digest == DIGEST_B
+    assert without_digest_pin(text) == original  # nothing else changed
+    with pytest.raises(ManifestError, match="not an image digest"):
+        record_image_digest(path, "latest")

@@ -133,7 +133,7 @@ def test_filter_save_reload_view(site: JipProcess, tmp_path: Path) -> None:
 def test_server_error_is_shown_not_blank(site: JipProcess) -> None:
     with chromium_page() as page:
         page.route(
-            "**/api/v1/series?*",
+            "**/api/v1/gallery?*",  # the gallery's one request (series + facets)
             lambda route: route.fulfill(
                 status=500, content_type="application/json", body='{"detail": "index exploded"}'
             ),

@@ -2,6 +2,7 @@
 // buttons zoom, presets set window/level, right-drag adjusts it; metadata table aside.
 import { useEffect, useRef, useState } from "preact/hooks";
 import { api, fmtDate, type SeriesDetail } from "../api";
+import { SegCanvas, SegPanel, SliceMarks, useSegOverlay } from "../components/SegOverlay";
 import { ErrorBox, Loading } from "../components/States";
 import {
   decode,
@@ -34,6 +35,7 @@ export function Viewer({ uid }: { uid: string }) {
   const [tagFilter, setTagFilter] = useState("");
   const canvas = useRef<HTMLCanvasElement>(null);
   const drag = useRef<{ x: number; y: number; button: number } | null>(null);
+  const overlay = useSegOverlay(uid);
 
   useEffect(() => {
     setDetail(null);
@@ -84,7 +86,9 @@ export function Viewer({ uid }: { uid: string }) {
   const step = (d: number) => setIdx((i) => Math.min(Math.max(0, i + d), Math.max(0, n - 1)));
   useEffect(() => {
     const key = (e: KeyboardEvent) => {
-      if ((e.target as HTMLElement).tagName === "INPUT") return;
+      const t = e.target as HTMLInputElement;
+      // typing in a text field or moving a slider keeps its keys; checkboxes do not
+      if (t.tagName === "INPUT" && t.type !== "checkbox") return;
       if (e.key === "ArrowUp" || e.key === "ArrowLeft") step(-1);
       if (e.key === "ArrowDown" || e.key === "ArrowRight") step(1);
     };
@@ -121,6 +125,13 @@ export function Viewer({ uid }: { uid: string }) {
     drag.current = { ...d, x: e.clientX, y: e.clientY };
     if (d.button === 2) setWin([center + dy * 2, Math.max(1, width + dx * 4)]);
     else setPan(([x, y]) => [x + dx, y + dy]);
+  };
+  const sopAt = (i: number) => detail.instances[i]?.sop_instance_uid;
+  const jumpTo = (sops: string[]) => {
+    const at = detail.instances
+      .map((x, i) => (sops.includes(x.sop_instance_uid) ? i : -1))
+      .filter((i) => i >= 0);
+    if (at.length) setIdx(at[Math.floor(at.length / 2)]);
   };
   const entries = Object.entries(tags || {}).filter(([k, v]) =>
     `${k} ${JSON.stringify(v)}`.toLowerCase().includes(tagFilter.toLowerCase()),
@@ -187,6 +198,11 @@ export function Viewer({ uid }: { uid: string }) {
             ) : (
               <canvas ref={canvas} class={slice ? "" : "hidden"} />
             )}
+            <SegCanvas
+              state={overlay.state}
+              sop={inst?.sop_instance_uid}
+              prefetch={[sopAt(idx + 1), sopAt(idx - 1)].filter((x): x is string => !!x)}
+            />
           </div>
           {status === "loading" && <div class="overlay">loading slice…</div>}
           {status === "error" && (
@@ -210,8 +226,15 @@ export function Viewer({ uid }: { uid: string }) {
           value={idx + 1}
           onInput={(e) => setIdx(Number((e.target as HTMLInputElement).value) - 1)}
         />
+        <SliceMarks
+          state={overlay.state}
+          sops={detail.instances.map((x) => x.sop_instance_uid)}
+          onPick={setIdx}
+        />
       </section>
       <aside class="meta">
+        <h3>Segmentations</h3>
+        <SegPanel {...overlay} sop={inst?.sop_instance_uid} onJump={jumpTo} />
         <h3>Metadata {inst ? `(slice ${idx + 1})` : ""}</h3>
         <input
           type="search"

@@ -9,6 +9,8 @@ from jip.api.browse_deps import start_series_index
 from jip.api.errors import install_error_handlers
 from jip.api.routes import cohorts, facets, health, series, statistics, studies, ui
 from jip.api.routes import pipelines as pipelines_routes
+from jip.api.routes import segmentations as segmentations_routes
+from jip.api.routes.gallery import router as gallery_router
 from jip.api.routes.thumbnails import router as thumbnails_router
 from jip.dicomweb.router import router as dicomweb_router
 from jip.runtime import Runtime
@@ -30,6 +32,8 @@ def create_app(runtime: Runtime) -> FastAPI:
     for browse in (series.router, facets.router, studies.router, statistics.router):
         app.include_router(browse, prefix="/api/v1")
     app.include_router(cohorts.router, prefix="/api/v1")
+    app.include_router(segmentations_routes.router, prefix="/api/v1")  # SEG overlays
+    app.include_router(gallery_router, prefix="/api/v1")  # /series + /facets in one
     start_series_index(app, runtime)
     ui.install_ui(app, runtime.settings.ui_dir)
     return app

@@ -21,7 +21,7 @@ def date_histogram(dates: np.ndarray) -> DateHistogram:
     by_month = hi // 10000 - lo // 10000 < 3
     if by_month:
         keys = known // 100  # YYYYMM
-        uniq, counts = np.unique(keys, return_counts=True)
+        uniq, counts = _counts(keys)
         buckets = [
             Bucket(
                 key=f"{k // 100:04d}-{k % 100:02d}",
@@ -32,7 +32,7 @@ def date_histogram(dates: np.ndarray) -> DateHistogram:
             for k, c in zip(uniq.tolist(), counts.tolist(), strict=True)
         ]
     else:
-        uniq, counts = np.unique(known // 10000, return_counts=True)
+        uniq, counts = _counts(known // 10000)
         buckets = [
             Bucket(key=f"{y:04d}", start=f"{y:04d}0101", end=f"{y:04d}1231", count=int(c))
             for y, c in zip(uniq.tolist(), counts.tolist(), strict=True)
@@ -46,12 +46,24 @@ def date_histogram(dates: np.ndarray) -> DateHistogram:
     )
 
 
+def _counts(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(keys, return_counts=True)`` for integer keys over a small range, by
+    ``bincount`` (one pass instead of a sort: a facet click over 100,000 series)."""
+    keys = keys.astype(np.int64, copy=False)
+    lo, hi = int(keys.min()), int(keys.max())
+    if hi - lo > 4 * keys.size + 1024:  # sparse keys: sorting is cheaper
+        return np.unique(keys, return_counts=True)
+    counts = np.bincount(keys - lo, minlength=hi - lo + 1)
+    present = np.flatnonzero(counts)
+    return present + lo, counts[present]
+
+
 def age_histogram(ages: np.ndarray) -> list[Bucket]:
     """Decades: 0-9, 10-19, ... (ages in years)."""
     known = ages[~np.isnan(ages)]
     if known.size == 0:
         return []
-    decades, counts = np.unique((known // 10).astype(np.int64), return_counts=True)
+    decades, counts = _counts((known // 10).astype(np.int64))
     return [
         Bucket(key=f"{d * 10}-{d * 10 + 9}", start=str(d * 10), end=str(d * 10 + 9), count=int(c))
         for d, c in zip(decades.tolist(), counts.tolist(), strict=True)

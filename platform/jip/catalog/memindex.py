@@ -200,7 +200,9 @@ class SeriesIndex:
         study = self.coded["study_uid"]
         per_study: dict[str, list[str]] = {n: [""] * len(study.values) for n in STUDY_CODED}
         q = select(Study.study_uid, Study.description, Patient.patient_id, Patient.patient_name)
-        for uid, desc, pid, pname in conn.execute(q.join(Patient, Patient.id == Study.patient_pk)):
+        for uid, desc, pid, pname in conn.execute(
+            q.join(Patient, Patient.id == Study.patient_pk)
+        ):
             c = study.lookup(uid)
             if c is not None:
                 for name, v in zip(STUDY_CODED, (desc, pid, pname), strict=True):

@@ -133,3 +133,10 @@ class Statistics(BaseModel):
     by_body_part: list[FacetValue]
     first_received: str | None
     last_received: str | None
+
+
+class GalleryOut(BaseModel):
+    """One gallery view in one answer: a page of series and the facet counts."""
+
+    series: SeriesPage
+    facets: FacetsOut

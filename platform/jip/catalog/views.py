@@ -222,7 +222,9 @@ def statistics(session: Session, index: SeriesIndex) -> Statistics:
         series=s.series,
         instances=int(n_instances),
         bytes=int(n_bytes),
-        by_modality=[ModalityCount(modality=m, series=n, instances=i) for m, n, i in s.by_modality],
+        by_modality=[
+            ModalityCount(modality=m, series=n, instances=i) for m, n, i in s.by_modality
+        ],
         by_body_part=[FacetValue(value=b, count=n) for b, n in s.by_body_part],
         first_received=first.isoformat() if first else None,
         last_received=last.isoformat() if last else None,

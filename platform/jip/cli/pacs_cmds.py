@@ -79,14 +79,9 @@ def query(
         console.print(f"[red]--level must be study or series[/] (got {level!r})")
         raise typer.Exit(2)
     filters = _filters(
-        patient_id=patient_id,
-        patient_name=patient_name,
-        study_date=study_date,
-        accession=accession,
-        modality=modality,
-        description=description,
-        study_uid=study_uid,
-        series_uid=series_uid,
+        patient_id=patient_id, patient_name=patient_name, study_date=study_date,
+        accession=accession, modality=modality, description=description,
+        study_uid=study_uid, series_uid=series_uid,
     )
     try:
         settings = Settings()
@@ -110,7 +105,9 @@ def query(
 @pacs_app.command("retrieve")
 def retrieve(
     study: Annotated[list[str] | None, typer.Option(help="Study Instance UID (repeat)")] = None,
-    series: Annotated[list[str] | None, typer.Option(help="Series Instance UID (repeat)")] = None,
+    series: Annotated[
+        list[str] | None, typer.Option(help="Series Instance UID (repeat)")
+    ] = None,
     peer: PeerOpt = "",
     patient_id: PatientIdOpt = "",
     patient_name: PatientNameOpt = "",
@@ -136,12 +133,8 @@ def retrieve(
     )
 
     filters = _filters(
-        patient_id=patient_id,
-        patient_name=patient_name,
-        study_date=study_date,
-        accession=accession,
-        modality=modality,
-        description=description,
+        patient_id=patient_id, patient_name=patient_name, study_date=study_date,
+        accession=accession, modality=modality, description=description,
     )
     if not (study or series or filters):
         console.print("[red]nothing selected:[/] give --study/--series UIDs or query filters")
@@ -161,9 +154,7 @@ def retrieve(
             console.print("no matching studies on the PACS")
             return
         with Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
             console=console,
         ) as progress:
             tasks: dict[MoveTarget, TaskID] = {}
@@ -174,17 +165,13 @@ def retrieve(
                     label = f"{p.target.level.lower()} …{uid[-12:]}"
                     tasks[p.target] = progress.add_task(label, total=None)
                 progress.update(
-                    tasks[p.target],
-                    total=p.total or None,
+                    tasks[p.target], total=p.total or None,
                     completed=p.completed + p.failed + p.warning,
                 )
 
             report = move(
-                pacs,
-                targets,
-                destination=destination or settings.ae_title,
-                calling=calling,
-                on_progress=show,
+                pacs, targets, destination=destination or settings.ae_title,
+                calling=calling, on_progress=show,
             )
     except MoveCancelled as exc:
         console.print(

@@ -243,30 +243,79 @@ class Step(StrEnum):
 @pipeline_app.command("step")
 def step(
     name: Annotated[Step, typer.Argument(help="which operator")],
-    job: Annotated[str, typer.Option("--job", help="job id")],
+    job: Annotated[list[str], typer.Option("--job", help="job id (repeat for a batch)")],
+    workers: Annotated[int, typer.Option(help="jobs of the batch worked on at once")] = 0,
 ) -> None:
-    """Run one operator function for one job against JIP_DATA_DIR/JIP_DATABASE_URL.
-    Exit code 0 on success, 1 if the job failed or was cancelled; logs go to stderr."""
+    """Run one operator function for each job against JIP_DATA_DIR/JIP_DATABASE_URL
+    (what an Airflow task calls, once per batch of jobs). Jobs failed by an earlier
+    step are skipped. Exit code 1 if no job of the batch is left to go on (after
+    ``store``: unless every job succeeded); SIGTERM stops running algorithms."""
+    raise typer.Exit(step_main(name.value, job, workers))
+
+
+def step_main(name: str, jobs: list[str], workers: int = 0) -> int:
+    """``jip pipeline step`` without the command line (the step server's children call
+    it too); returns the exit code."""
+    import logging
+    import signal
+    import threading
+
     from jip.config import Settings
-    from jip.errors import JIPError
     from jip.logs import setup_logging
-    from jip.pipelines import operators
+    from jip.pipelines import batch
     from jip.runtime import Runtime
 
     setup_logging()
-    runtime = Runtime(Settings())
-    fn = {
-        Step.prepare: operators.prepare_inputs,
-        Step.run: operators.run_algorithm,
-        Step.store: operators.store_results,
-    }[name]
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per Docker API call
+    settings = Settings()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    runtime = Runtime(settings)
     try:
-        fn(runtime, job)
-    except JIPError as exc:
-        console.print(f"[red]{name.value} failed[/] for job {job}: {exc.message}")
-        raise typer.Exit(1) from exc
+        outcome = batch.run_step(
+            runtime, name, jobs, workers=workers or settings.pipeline_workers, stop=stop,
+            report=lambda line: console.print(line, highlight=False, soft_wrap=True),
+        )
+        final = batch.statuses(runtime, jobs) if name == "store" else None
     finally:
         runtime.close()
+    if final is not None:
+        for job_id in jobs:
+            if final.get(job_id) != "succeeded":
+                console.print(f"job {job_id} ended {final.get(job_id, 'unknown')}")
+    code = outcome.exit_code(final)
+    if code:
+        console.print(f"[red]{name} failed[/] for {len(outcome.failed)} of {len(jobs)} "
+                      "job(s)" + (" (some job of the batch did not succeed)" if final else ""))
+    return code
+
+
+@pipeline_app.command("airflow-config")
+def airflow_config(
+    parallelism: Annotated[int, typer.Option(help="Airflow task slots")] = 4,
+) -> None:
+    """Print the Airflow settings that suit JIP's engine as shell exports."""
+    from jip.pipelines.airflow_config import tuned_airflow_env
+
+    for key, value in tuned_airflow_env(parallelism).items():
+        out.print(f"export {key}={value}", highlight=False)
+
+
+@pipeline_app.command("step-server")
+def step_server(
+    socket_path: Annotated[str, typer.Option("--socket", help="unix socket to serve on")],
+    idle_seconds: Annotated[float, typer.Option(help="exit after this long unused")] = 300,
+    stop: Annotated[bool, typer.Option("--stop", help="ask the server to exit")] = False,
+) -> None:
+    """A warm process that runs ``jip pipeline step`` requests in forked children, so a
+    step skips the seconds of imports a fresh ``jip`` costs (Airflow tasks use it)."""
+    from pathlib import Path
+
+    from jip.pipelines import step_server as server
+
+    if stop:
+        raise typer.Exit(0 if server.request_stop(Path(socket_path)) else 1)
+    server.serve(Path(socket_path), idle_seconds)
 
 
 @pipeline_app.command("work")
@@ -289,11 +338,18 @@ def work() -> None:
 @algorithms_app.command("build")
 def algorithms_build(
     names: Annotated[list[str] | None, typer.Argument(help="algorithms (default: all)")] = None,
+    record: Annotated[
+        bool, typer.Option(help="pin the built image's digest in its jip-algorithm.yaml")
+    ] = True,
 ) -> None:
-    """Build algorithm images locally (mmdebstrap base, vendored wheels, --network none)."""
+    """Build algorithm images locally (mmdebstrap base, vendored wheels, --network none)
+    and record each image's digest in its manifest (``image_digest``), which the
+    runners then enforce."""
     from jip.config import Settings
+    from jip.errors import JIPError
     from jip.logs import setup_logging
     from jip.pipelines.images import ImageBuilder, cache_dir
+    from jip.pipelines.manifest import MANIFEST_NAME, record_image_digest
     from jip.pipelines.registry import AlgorithmRegistry
     from jip.pipelines.runners.docker import DockerRunner
 
@@ -304,3 +360,14 @@ def algorithms_build(
     for algo in [registry.get(n) for n in names] if names else registry.list():
         image_id = builder.build(algo)
         out.print(f"{algo.manifest.image}  {image_id}")
+        if not record:
+            continue
+        digest = builder.digest_to_pin(image_id)
+        try:
+            previous = record_image_digest(algo.folder / MANIFEST_NAME, digest)
+        except JIPError as exc:
+            console.print(f"[red]{algo.name}: digest not recorded[/]: {exc.message}")
+            raise typer.Exit(1) from exc
+        if previous != digest:
+            was = f" (was {previous})" if previous else ""
+            console.print(f"{algo.name}: pinned image_digest {digest}{was}", soft_wrap=True)

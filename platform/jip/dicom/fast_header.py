@@ -73,13 +73,7 @@ def read_meta(data: bytes) -> tuple[str, int] | None:
     try:
         while pos + 8 <= len(data) and _tag(data, pos)[0] == 0x0002:
             element = _tag(data, pos)[1]
-            vr = data[pos + 4 : pos + 6].decode("ascii")
-            if vr in _LONG_VRS:
-                length = _u32(data, pos + 8)[0]
-                pos += 12
-            else:
-                length = _u16(data, pos + 6)[0]
-                pos += 8
+            _, length, pos = _explicit_header(data, pos)
             if length == _UNDEFINED or pos + length > len(data):
                 return None
             if element == 0x0010:
@@ -120,13 +114,7 @@ def _read(data: bytes, pos: int, implicit: bool) -> dict[str, Any]:
                     raise _NotPlain("US or SS without PixelRepresentation")
                 vr = "SS" if pixel_representation else "US"
         else:
-            vr = data[pos + 4 : pos + 6].decode("ascii")
-            if vr in _LONG_VRS:
-                length = _u32(data, pos + 8)[0]
-                pos += 12
-            else:
-                length = _u16(data, pos + 6)[0]
-                pos += 8
+            vr, length, pos = _explicit_header(data, pos)
         if vr == "UN":
             raise _NotPlain("UN (pydicom may convert it by the dictionary)")
         if length == _UNDEFINED:
@@ -150,6 +138,14 @@ def _read(data: bytes, pos: int, implicit: bool) -> dict[str, Any]:
             pixel_representation = value if isinstance(value, int) else None
         out[_keyword(tag)] = value
     return out
+
+
+def _explicit_header(data: bytes, pos: int) -> tuple[str, int, int]:
+    """(VR, value length, value offset) of the explicit VR element at ``pos``."""
+    vr = data[pos + 4 : pos + 6].decode("ascii")
+    if vr in _LONG_VRS:
+        return vr, _u32(data, pos + 8)[0], pos + 12
+    return vr, _u16(data, pos + 6)[0], pos + 8
 
 
 @lru_cache(maxsize=4096)

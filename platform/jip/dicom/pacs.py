@@ -182,7 +182,9 @@ def associated(
             assoc.release()
 
 
-def find(peer: DicomPeer, level: Level, filters: dict[str, str], *, calling: str) -> list[Match]:
+def find(
+    peer: DicomPeer, level: Level, filters: dict[str, str], *, calling: str
+) -> list[Match]:
     """C-FIND at ``level`` with the given keyword filters (DICOM matching rules:
     wildcards, date ranges as the PACS supports them)."""
     keys = STUDY_RETURN_KEYS if level == "STUDY" else SERIES_RETURN_KEYS
@@ -229,10 +231,8 @@ def move(
             progress = MoveProgress(target)
             report.moves.append(progress)
             responses = assoc.send_c_move(
-                _move_identifier(target),
-                destination,
-                StudyRootQueryRetrieveInformationModelMove,
-                msg_id=msg_id,
+                _move_identifier(target), destination,
+                StudyRootQueryRetrieveInformationModelMove, msg_id=msg_id,
             )
             try:
                 for status, _ in responses:
@@ -273,7 +273,9 @@ def _update(progress: MoveProgress, status: Dataset) -> None:
         progress.remaining = 0
 
 
-def series_targets(peer: DicomPeer, series_uids: list[str], *, calling: str) -> list[MoveTarget]:
+def series_targets(
+    peer: DicomPeer, series_uids: list[str], *, calling: str
+) -> list[MoveTarget]:
     """Study Root series moves need the study UID: ask the PACS for it."""
     targets = []
     for uid in series_uids:

@@ -104,15 +104,11 @@ def handle_move(event: Any, runtime: Runtime) -> Iterator[Any]:
         return
     refs = _match(event, runtime)  # raises -> 0xC514, before any association
     log.info("C-MOVE %s -> %s: %d instances", calling, destination, len(refs))
-    yield (
-        peer.host,
-        peer.port,
-        {
-            "ae_title": peer.ae_title,
-            "contexts": presentation_contexts(refs),
-            "max_pdu": runtime.settings.max_pdu_size,
-        },
-    )
+    yield peer.host, peer.port, {
+        "ae_title": peer.ae_title,
+        "contexts": presentation_contexts(refs),
+        "max_pdu": runtime.settings.max_pdu_size,
+    }
     yield from _suboperations(event, runtime, refs)
 
 

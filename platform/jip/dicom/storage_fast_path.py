@@ -93,6 +93,7 @@ class StorageFastPath:
     def handle(self, sock: socket.socket) -> bool:
         """Serve ``sock`` if it is a plain storage association; ``False`` hands it to
         pynetdicom untouched. Closes the socket itself when it returns ``True``."""
+        timeout = sock.gettimeout()
         try:
             rq = self._peek_associate_rq(sock)
         except (TimeoutError, ul.PeerClosed, OSError) as exc:
@@ -100,29 +101,33 @@ class StorageFastPath:
             _close(sock)
             return True
         if rq is None:
+            sock.settimeout(timeout)  # as pynetdicom's acceptor set it up
             return False
         plan = self.plan(rq)
-        if plan is None:
-            return False
-        with self._lock:
-            if self._active + self._pynetdicom_acceptors() >= self.ae.maximum_associations:
-                full = True
-            else:
-                full = False
+        with self._lock:  # one limit over both paths
+            full = self._active + self._pynetdicom_acceptors() >= self.ae.maximum_associations
+            if plan is not None and not full:
                 self._active += 1
-        try:
-            if full:
-                log.warning("association from %s rejected: limit reached", plan.calling_ae)
-                ul.recv_exact(sock, plan.rq_length, time.monotonic() + 5)
+        if full:
+            log.warning("association rejected: limit of %d reached", self.ae.maximum_associations)
+            with contextlib.suppress(OSError, ul.PeerClosed):
+                ul.recv_exact(sock, len(rq), time.monotonic() + 5)
                 sock.sendall(ul.associate_rj(0x02, 0x03, 0x02))  # transient, local limit
-                return True
+            _close(sock)
+            return True
+        if plan is None:
+            sock.settimeout(timeout)
+            return False
+        try:
             StorageAssociation(sock, self.runtime, plan, self.ae, self.max_pdu_read).run()
         except (OSError, ul.PeerClosed) as exc:
             log.info("storage association ended: %s", exc)
+        except Exception:
+            log.exception("storage association failed; aborting it")
+            _send_quietly(sock, ul.abort())
         finally:
-            if not full:
-                with self._lock:
-                    self._active -= 1
+            with self._lock:
+                self._active -= 1
             _close(sock)
         return True
 

@@ -61,7 +61,9 @@ class StoredInstance(Dataset):
         object.__setattr__(self, "_jip_meta", FileMetaDataset(meta))
         object.__setattr__(self, "_jip_data", data)
         object.__setattr__(self, "_jip_offset", offset)
-        object.__setattr__(self, "_jip_class", UID(sop_class_uid or meta.MediaStorageSOPClassUID))
+        object.__setattr__(
+            self, "_jip_class", UID(sop_class_uid or meta.MediaStorageSOPClassUID)
+        )
         self.SOPInstanceUID = sop_instance_uid or meta.MediaStorageSOPInstanceUID
 
     @property

@@ -11,8 +11,12 @@ from sqlalchemy.orm import Session, sessionmaker
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
 
-def make_engine(url: str) -> Engine:
-    """SQLite runs in WAL mode with synchronous=FULL: a commit is on disk when it returns."""
+def make_engine(url: str, *, sqlite_synchronous: str = "FULL") -> Engine:
+    """SQLite runs in WAL mode; with synchronous=FULL a commit is on disk when it
+    returns, with NORMAL it survives a crash of the process but an OS crash can take the
+    last commits (the runtime picks NORMAL only where ``index.recovery`` restores them)."""
+    if sqlite_synchronous not in ("FULL", "NORMAL"):
+        raise ValueError(f"unknown SQLite synchronous mode {sqlite_synchronous!r}")
     if url.startswith("sqlite"):
         engine = create_engine(
             url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=8
@@ -22,7 +26,7 @@ def make_engine(url: str) -> Engine:
         def _pragmas(dbapi_conn: Any, _record: Any) -> None:
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA synchronous=FULL")
+            cur.execute(f"PRAGMA synchronous={sqlite_synchronous}")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA busy_timeout=30000")
             cur.execute("PRAGMA cache_size=-65536")

@@ -1,12 +1,14 @@
 """The ``airflow`` workflow engine: each JIP run becomes one run of the ``jip_pipeline``
 DAG (``dags/jip_pipeline.py``), triggered through Airflow 3's REST API.
 
-The DAG's tasks call ``jip pipeline step {prepare,run,store} --job J`` in the JIP venv,
-so they run the same operator functions as the local engine and write all job state to
-JIP's database themselves. This engine only triggers, cancels and watches:
+The DAG's tasks call ``jip pipeline step {prepare,run,store} --job J1 --job J2 ...`` in
+the JIP venv, one process per batch of ``airflow_batch_size`` jobs, so they run the same
+operator functions as the local engine and write all job state to JIP's database
+themselves. This engine only triggers, cancels and watches:
 
 - ``submit``: one DAG run per submission (per 1000 jobs), id ``jip-<run>-<time>-<n>``, conf
-  ``{"run_id", "jobs", "jip_env", "jip_bin"}``; the run's queued jobs are mapped tasks.
+  ``{"run_id", "jobs", "batch_size", "step_workers", "step_server", "jip_env", "jip_bin"}``;
+  each batch of the run's queued jobs is one mapped task group.
 - ``cancel``: the run is already cancelled in the database (running steps notice and stop
   their algorithm); the engine also marks its DAG runs failed so Airflow stops scheduling.
 - a poller (``start``/``stop``) fails jobs whose DAG run ended while they were unfinished
@@ -118,14 +120,16 @@ class AirflowEngine(WorkflowEngine):
         with self.runtime.sessions() as s:
             jobs = [j.id for j in state.jobs_of(s, run_id) if j.status == JobStatus.QUEUED]
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
-        batches = [
-            jobs[i : i + MAX_JOBS_PER_DAG_RUN] for i in range(0, len(jobs), MAX_JOBS_PER_DAG_RUN)
-        ]
+        batches = [jobs[i : i + MAX_JOBS_PER_DAG_RUN]
+                   for i in range(0, len(jobs), MAX_JOBS_PER_DAG_RUN)]
         for n, batch in enumerate(batches):
             dag_run_id = f"{dag_run_prefix(run_id)}{stamp}-{n}"
             conf = {
                 "run_id": run_id,
                 "jobs": batch,
+                "batch_size": self.runtime.settings.airflow_batch_size,
+                "step_workers": self.runtime.settings.pipeline_workers,
+                "step_server": self.runtime.settings.airflow_step_server,
                 "jip_env": step_env(self.runtime.settings),
                 "jip_bin": default_jip_bin(self.runtime.settings),
             }
@@ -137,19 +141,12 @@ class AirflowEngine(WorkflowEngine):
             except AirflowError as exc:
                 for job_id in [j for b in batches[n:] for j in b]:
                     state.set_job(
-                        self.runtime.sessions,
-                        job_id,
-                        status=JobStatus.FAILED,
+                        self.runtime.sessions, job_id, status=JobStatus.FAILED,
                         error=f"airflow: {exc.message}",
                     )
                 raise
-            log.info(
-                "run %s: triggered DAG run %s with %d job(s)",
-                run_id,
-                dag_run_id,
-                len(batch),
-                extra={"run_id": run_id},
-            )
+            log.info("run %s: triggered DAG run %s with %d job(s)", run_id, dag_run_id,
+                     len(batch), extra={"run_id": run_id})
 
     def cancel(self, run_id: str) -> None:
         """Fail the DAG runs of the run's latest submission, noted ``CANCEL_NOTE``. The
@@ -158,12 +155,8 @@ class AirflowEngine(WorkflowEngine):
         try:
             self._fail_dag_runs(run_id)
         except AirflowError as exc:
-            log.warning(
-                "run %s: could not stop its DAG runs yet: %s",
-                run_id,
-                exc.message,
-                extra={"run_id": run_id},
-            )
+            log.warning("run %s: could not stop its DAG runs yet: %s", run_id, exc.message,
+                        extra={"run_id": run_id})
             self._pending_cancels.add(run_id)
 
     def _fail_dag_runs(self, run_id: str) -> None:
@@ -236,9 +229,7 @@ class AirflowEngine(WorkflowEngine):
                 key = (job_id, latest.dag_run_id)
                 if key in self._suspects:
                     state.set_job(
-                        self.runtime.sessions,
-                        job_id,
-                        status=JobStatus.FAILED,
+                        self.runtime.sessions, job_id, status=JobStatus.FAILED,
                         error=f"airflow: DAG run {latest.dag_run_id} ended {latest.state} "
                         "before this job finished (see the Airflow task log)",
                     )

@@ -22,6 +22,7 @@ import tempfile
 from pathlib import Path
 
 from jip.config import Settings
+from jip.pipelines.manifest import MANIFEST_NAME, without_digest_pin
 from jip.pipelines.registry import REPO_ALGORITHMS, Algorithm
 from jip.pipelines.runners.docker import DockerRunner, RunnerError
 
@@ -32,7 +33,9 @@ SUITE = "bookworm"
 ROOTFS_PACKAGES = ["python3-minimal", "libpython3.11-stdlib", "libstdc++6"]
 BASE_TAG = "jip/algorithm-base"
 ROOTFS_TAG = "jip/debian-bookworm"
-DEFAULT_DOCKERFILE = "ARG BASE=jip/algorithm-base:latest\nFROM ${BASE}\nCOPY . /app/\n"
+DEFAULT_DOCKERFILE = (
+    "ARG BASE=jip/algorithm-base:latest\nFROM ${BASE}\nCOPY . /app/\n"
+)
 LABEL = "jip.source-hash"
 
 
@@ -64,8 +67,16 @@ def _hash(*parts: bytes) -> str:
 
 
 def folder_hash(folder: Path) -> str:
+    """What an algorithm image is built from; the manifest's digest pin does not count
+    (``jip algorithms build`` writes it after the build)."""
     files = sorted(p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
-    return _hash(*(p.relative_to(folder).as_posix().encode() + p.read_bytes() for p in files))
+
+    def content(p: Path) -> bytes:
+        if p.name == MANIFEST_NAME and p.parent == folder:
+            return without_digest_pin(p.read_text()).encode()
+        return p.read_bytes()
+
+    return _hash(*(p.relative_to(folder).as_posix().encode() + content(p) for p in files))
 
 
 class ImageBuilder:
@@ -87,14 +98,10 @@ class ImageBuilder:
             return tar
         tmp = tar.with_name(tar.stem + ".partial.tar")  # mmdebstrap infers the format
         cmd = [
-            "mmdebstrap",
-            "--variant=essential",
-            "--dpkgopt=force-unsafe-io",
-            '--aptopt=Acquire::Languages "none"',
+            "mmdebstrap", "--variant=essential", "--dpkgopt=force-unsafe-io",
+            "--aptopt=Acquire::Languages \"none\"",
             f"--include={','.join(ROOTFS_PACKAGES)}",
-            SUITE,
-            str(tmp),
-            f"deb {debian_mirror()} {SUITE} main",
+            SUITE, str(tmp), f"deb {debian_mirror()} {SUITE} main",
         ]
         log.info("building the %s root file system with mmdebstrap (minutes)", SUITE)
         res = subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
@@ -111,27 +118,10 @@ class ImageBuilder:
             return folder
         tmp = Path(tempfile.mkdtemp(dir=self.cache))
         cmd = [
-            sys.executable,
-            "-m",
-            "pip",
-            "download",
-            "--quiet",
-            "--no-deps",
-            "--only-binary=:all:",
-            "--implementation",
-            "cp",
-            "--python-version",
-            "3.11",
-            "--platform",
-            "manylinux_2_28_x86_64",
-            "--platform",
-            "manylinux_2_17_x86_64",
-            "--platform",
-            "manylinux2014_x86_64",
-            "-d",
-            str(tmp),
-            "-r",
-            str(req),
+            sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
+            "--only-binary=:all:", "--implementation", "cp", "--python-version", "3.11",
+            "--platform", "manylinux_2_28_x86_64", "--platform", "manylinux_2_17_x86_64",
+            "--platform", "manylinux2014_x86_64", "-d", str(tmp), "-r", str(req),
         ]
         res = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
         if res.returncode != 0:
@@ -144,21 +134,15 @@ class ImageBuilder:
     def base_image(self) -> str:
         """Tag of the base image, built if its inputs changed."""
         req = BASE_DIR / "requirements.txt"
-        digest = _hash(
-            self.rootfs_hash().encode(), req.read_bytes(), (BASE_DIR / "Dockerfile").read_bytes()
-        )
+        digest = _hash(self.rootfs_hash().encode(), req.read_bytes(),
+                       (BASE_DIR / "Dockerfile").read_bytes())
         tag = f"{BASE_TAG}:{digest}"
         if not self._has(tag, digest):
             rootfs = f"{ROOTFS_TAG}:{self.rootfs_hash()}"
             if not self._has(rootfs, None):
-                self._docker(
-                    "import",
-                    "--change",
-                    "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-                    str(self.rootfs_tarball()),
-                    rootfs,
-                    timeout=900,
-                )
+                self._docker("import", "--change", "ENV PATH=/usr/local/sbin:/usr/local/bin:"
+                             "/usr/sbin:/usr/bin:/sbin:/bin", str(self.rootfs_tarball()), rootfs,
+                             timeout=900)
             with tempfile.TemporaryDirectory(dir=self.cache) as ctx:
                 shutil.copy(BASE_DIR / "Dockerfile", ctx)
                 shutil.copytree(self.wheels(), Path(ctx) / "wheels")
@@ -173,12 +157,8 @@ class ImageBuilder:
         digest = _hash(base.encode(), folder_hash(algorithm.folder).encode())
         if not self._has(tag, digest):
             with tempfile.TemporaryDirectory(dir=self.cache) as ctx:
-                shutil.copytree(
-                    algorithm.folder,
-                    ctx,
-                    dirs_exist_ok=True,
-                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
-                )
+                shutil.copytree(algorithm.folder, ctx, dirs_exist_ok=True,
+                                ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
                 dockerfile = Path(ctx) / "Dockerfile"
                 if not dockerfile.exists():
                     dockerfile.write_text(DEFAULT_DOCKERFILE)
@@ -188,17 +168,19 @@ class ImageBuilder:
         out = self._docker("image", "inspect", "--format", "{{.Id}}", tag).stdout
         return out.strip()
 
+    def digest_to_pin(self, image_id: str) -> str:
+        """The digest a manifest should pin for a built image: its registry digest once
+        it was pushed (what a cluster pulls by), else the local image ID."""
+        found = self.runner.api.inspect_image(image_id)
+        for ref in (found or {}).get("RepoDigests") or []:
+            return str(ref).rpartition("@")[2]
+        return image_id
+
     # -- docker ------------------------------------------------------------------------
 
     def _has(self, tag: str, digest: str | None) -> bool:
-        res = self._docker(
-            "image",
-            "inspect",
-            "--format",
-            '{{index .Config.Labels "' + LABEL + '"}}',
-            tag,
-            check=False,
-        )
+        res = self._docker("image", "inspect", "--format",
+                           "{{index .Config.Labels \"" + LABEL + "\"}}", tag, check=False)
         if res.returncode != 0:
             return False
         return digest is None or res.stdout.strip() == digest
@@ -210,23 +192,16 @@ class ImageBuilder:
         log.info("building image %s", tag)
         self._docker(*cmd, ctx, timeout=1800)
 
-    def _docker(
-        self, *args: str, timeout: float = 300, check: bool = True
-    ) -> subprocess.CompletedProcess[str]:
+    def _docker(self, *args: str, timeout: float = 300,
+                check: bool = True) -> subprocess.CompletedProcess[str]:
         try:
-            res = subprocess.run(
-                [self.runner.settings.docker_binary, *args],
-                env=self.env,
-                capture_output=True,
-                text=True,
-                timeout=timeout,
-            )
+            res = subprocess.run([self.runner.settings.docker_binary, *args], env=self.env,
+                                 capture_output=True, text=True, timeout=timeout)
         except (OSError, subprocess.TimeoutExpired) as exc:
             raise RunnerError(f"docker {args[0]} failed: {exc}") from exc
         if check and res.returncode != 0:
-            raise RunnerError(
-                f"docker {' '.join(args[:2])} failed: {(res.stderr or res.stdout)[-3000:]}"
-            )
+            raise RunnerError(f"docker {' '.join(args[:2])} failed: "
+                              f"{(res.stderr or res.stdout)[-3000:]}")
         return res
 
 

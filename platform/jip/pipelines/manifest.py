@@ -165,6 +165,46 @@ class AlgorithmManifest(BaseModel):
         return not self.inputs.modalities or modality in self.inputs.modalities
 
 
+_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+_DIGEST_LINE = re.compile(r"^image_digest:.*\n?", re.M)
+_IMAGE_LINE = re.compile(r"^image:.*\n", re.M)
+
+
+def without_digest_pin(text: str) -> str:
+    """The manifest text minus its ``image_digest`` line: what an image is built from
+    (recording the digest must not make the image look changed)."""
+    return _DIGEST_LINE.sub("", text)
+
+
+def record_image_digest(path: Path, digest: str) -> str | None:
+    """Pin ``digest`` in the manifest file at ``path`` (replacing an existing
+    ``image_digest`` line, else right after ``image:``), keeping every other line and
+    comment as it was; returns the previous pin. Raises ``ManifestError`` if the file
+    cannot be written or would no longer load."""
+    if not _DIGEST.match(digest):
+        raise ManifestError(f"not an image digest: {digest!r}")
+    previous = load_manifest(path).image_digest
+    text = path.read_text()
+    line = f"image_digest: {digest}\n"
+    if _DIGEST_LINE.search(text):
+        new = _DIGEST_LINE.sub(line, text, count=1)
+    elif m := _IMAGE_LINE.search(text):
+        new = text[: m.end()] + line + text[m.end() :]
+    else:
+        raise ManifestError(f"{path} has no top-level image: line to pin a digest to")
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        tmp.write_text(new)
+        tmp.replace(path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise ManifestError(f"cannot record the image digest in {path}: {exc}") from exc
+    if load_manifest(path).image_digest != digest:
+        path.write_text(text)
+        raise ManifestError(f"{path}: the recorded image_digest did not read back")
+    return previous
+
+
 def load_manifest(path: Path) -> AlgorithmManifest:
     """Read and check one manifest file; raises ``ManifestError`` with the reason."""
     try:

@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import shutil
+import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -60,10 +61,11 @@ def prepare_inputs(runtime: Runtime, job_id: str) -> Path:
     return _step(runtime, job_id, "prepare", lambda: _prepare(runtime, job_id))
 
 
-def run_algorithm(runtime: Runtime, job_id: str) -> None:
+def run_algorithm(runtime: Runtime, job_id: str, stop: threading.Event | None = None) -> None:
     """Run the algorithm on the staged folder with the configured runner; a non-zero
-    exit, a timeout, the memory limit or a cancel fails the job with its logs kept."""
-    _step(runtime, job_id, "run", lambda: _run(runtime, job_id))
+    exit, a timeout, the memory limit or a cancel fails the job with its logs kept.
+    ``stop`` (this process is asked to end) stops the algorithm like a cancel."""
+    _step(runtime, job_id, "run", lambda: _run(runtime, job_id, stop))
 
 
 def store_results(runtime: Runtime, job_id: str) -> None:
@@ -132,7 +134,7 @@ def _prepare(runtime: Runtime, job_id: str) -> Path:
     return folder
 
 
-def _run(runtime: Runtime, job_id: str) -> None:
+def _run(runtime: Runtime, job_id: str, stop: threading.Event | None = None) -> None:
     sessions = runtime.sessions
     with sessions() as s:
         job = state.get_job(s, job_id)
@@ -148,12 +150,7 @@ def _run(runtime: Runtime, job_id: str) -> None:
     req = RunRequest(
         job_id=job_id, manifest=algorithm.manifest, algorithm_dir=algorithm.folder, job_dir=folder
     )
-    image_id = runner.resolve_image(req)
-    digest = algorithm.manifest.image_digest
-    if digest and image_id and image_id != digest:
-        raise JobFailedError(
-            f"image {algorithm.manifest.image} is {image_id}, manifest pins {digest}"
-        )
+    image_id = runner.resolve_image(req)  # refuses an image that is not the pinned one
     if image_id:
         req = RunRequest(
             job_id=job_id,
@@ -164,7 +161,7 @@ def _run(runtime: Runtime, job_id: str) -> None:
         )
     state.set_job(sessions, job_id, status=JobStatus.RUNNING, image_id=image_id)
     _append_log(folder, f"starting {algorithm.manifest.image} with the {runner.name} runner")
-    outcome = runner.run(req, _cancel_check(runtime, job_id))
+    outcome = runner.run(req, _cancel_check(runtime, job_id, stop))
     after = {"status": JobStatus.STORING} if outcome.ok else {}
     state.set_job(
         sessions,
@@ -235,13 +232,8 @@ def _store(runtime: Runtime, job_id: str) -> None:
             )
         )
     _append_log(folder, f"storing {len(rows)} result file(s)")
-    state.set_job(
-        sessions,
-        job_id,
-        status=JobStatus.SUCCEEDED,
-        error="",
-        _results=(delete(PipelineResult).where(PipelineResult.job_id == job_id), rows),
-    )
+    state.set_job(sessions, job_id, status=JobStatus.SUCCEEDED, error="",
+                  _results=(delete(PipelineResult).where(PipelineResult.job_id == job_id), rows))
 
 
 # -- helpers -------------------------------------------------------------------------
@@ -324,10 +316,14 @@ def _check_table(rel: str, kind: str, data: bytes) -> None:
         raise JobFailedError(f"output {rel!r} is not valid {kind}: {exc}") from exc
 
 
-def _cancel_check(runtime: Runtime, job_id: str, every: float = 0.5) -> Callable[[], bool]:
+def _cancel_check(
+    runtime: Runtime, job_id: str, stop: threading.Event | None = None, every: float = 0.5
+) -> Callable[[], bool]:
     last = [0.0]
 
     def cancelled() -> bool:
+        if stop is not None and stop.is_set():
+            return True
         now = time.monotonic()
         if now - last[0] < every:
             return False

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from jip.errors import JIPError
 from jip.pipelines.manifest import AlgorithmManifest
 
 CONTAINER_INPUT = "/input"
@@ -26,6 +27,39 @@ CONTRACT_ENV = {
 }
 
 CancelCheck = Callable[[], bool]
+
+
+class ImageDigestError(JIPError):
+    """The image on this host is not the one the manifest pins (or nothing is pinned
+    where a pin is required): the algorithm is refused before anything runs."""
+
+    http_status = 409
+
+
+def check_image_digest(
+    manifest: AlgorithmManifest, image_id: str, repo_digests: list[str], *, required: bool
+) -> None:
+    """Refuse an image that is not the pinned one. The pin may be the local image ID
+    (``docker image inspect``'s ``Id``, what ``jip algorithms build`` records) or a
+    registry digest (one of its ``RepoDigests``, ``name@sha256:...``)."""
+    pin = manifest.image_digest
+    if pin is None:
+        if required:
+            raise ImageDigestError(
+                f"{manifest.name}: jip-algorithm.yaml pins no image_digest and this site "
+                "requires one (JIP_REQUIRE_IMAGE_DIGEST); run `jip algorithms build "
+                f"{manifest.name}` to record it",
+                algorithm=manifest.name,
+            )
+        return
+    if image_id == pin or any(d.rpartition("@")[2] == pin for d in repo_digests):
+        return
+    raise ImageDigestError(
+        f"refusing to run {manifest.name}: image {manifest.image} on this host is {image_id}, "
+        f"but its jip-algorithm.yaml pins {pin} (rebuild it with `jip algorithms build "
+        f"{manifest.name}` or fix the pin)",
+        algorithm=manifest.name, image=manifest.image, image_id=image_id, pinned=pin,
+    )
 
 
 @dataclass(frozen=True)

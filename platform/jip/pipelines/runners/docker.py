@@ -26,6 +26,7 @@ from jip.pipelines.runners.base import (
     Runner,
     RunOutcome,
     RunRequest,
+    check_image_digest,
 )
 from jip.pipelines.runners.docker_api import DockerAPI
 
@@ -56,12 +57,18 @@ class DockerRunner(Runner):
         return self._api
 
     def resolve_image(self, req: RunRequest) -> str:
-        image_id = self.api.image_id(req.manifest.image)
-        if image_id is None:
+        """The local image's ID, after checking it against the manifest's pin; the
+        container is then created from that ID, so a tag moved meanwhile cannot swap
+        the image between the check and the run."""
+        found = self.api.inspect_image(req.manifest.image)
+        if found is None:
             raise RunnerError(
                 f"image {req.manifest.image} is not on this host; "
                 f"build it with `jip algorithms build {req.manifest.name}`"
             )
+        image_id = str(found["Id"])
+        check_image_digest(req.manifest, image_id, list(found.get("RepoDigests") or []),
+                           required=self.settings.require_image_digest)
         return image_id
 
     def container_name(self, job_id: str) -> str:
@@ -113,9 +120,8 @@ class DockerRunner(Runner):
             api.start(cid)
             # the daemon tells us when it exits; this thread only watches deadline/cancel
             done = threading.Event()
-            waiter = threading.Thread(
-                target=_wait_quietly, args=(api, cid, timeout + 30, done), daemon=True
-            )
+            waiter = threading.Thread(target=_wait_quietly, args=(api, cid, timeout + 30, done),
+                                      daemon=True)
             waiter.start()
             deadline = time.monotonic() + timeout
             while not done.wait(self.poll):

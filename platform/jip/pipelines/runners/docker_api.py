@@ -31,20 +31,18 @@ def socket_path(docker_host: str) -> str:
     if not docker_host:
         return "/var/run/docker.sock"
     if docker_host.startswith("unix://"):
-        return docker_host[len("unix://") :]
+        return docker_host[len("unix://"):]
     raise DockerAPIError(f"only unix:// docker hosts are supported, got {docker_host!r}")
 
 
 class DockerAPI:
     def __init__(self, docker_host: str, timeout: float = 60) -> None:
         transport = httpx.HTTPTransport(uds=socket_path(docker_host))
-        self.http = httpx.Client(
-            transport=transport, base_url="http://docker" + API, timeout=timeout
-        )
+        self.http = httpx.Client(transport=transport, base_url="http://docker" + API,
+                                 timeout=timeout)
 
-    def _call(
-        self, method: str, path: str, ok: tuple[int, ...] = (200, 201, 204), **kw: Any
-    ) -> httpx.Response:
+    def _call(self, method: str, path: str, ok: tuple[int, ...] = (200, 201, 204),
+              **kw: Any) -> httpx.Response:
         try:
             r = self.http.request(method, path, **kw)
         except httpx.HTTPError as exc:
@@ -58,13 +56,20 @@ class DockerAPI:
         return r
 
     def image_id(self, image: str) -> str | None:
+        found = self.inspect_image(image)
+        return None if found is None else str(found["Id"])
+
+    def inspect_image(self, image: str) -> dict[str, Any] | None:
+        """``Id``, ``RepoDigests``, ... of a local image; None if it is not here."""
         r = self._call("GET", f"/images/{quote(image, safe='')}/json", ok=(200, 404))
-        return None if r.status_code == 404 else str(r.json()["Id"])
+        if r.status_code == 404:
+            return None
+        data: dict[str, Any] = r.json()
+        return data
 
     def create(self, name: str, body: dict[str, Any]) -> str:
-        r = self._call(
-            "POST", "/containers/create", params={"name": name}, json=body, ok=(201, 409)
-        )
+        r = self._call("POST", "/containers/create", params={"name": name}, json=body,
+                       ok=(201, 409))
         if r.status_code == 409:  # a leftover of a crashed JIP holds the name
             self.remove(name)
             r = self._call("POST", "/containers/create", params={"name": name}, json=body)
@@ -79,26 +84,20 @@ class DockerAPI:
 
     def wait(self, cid: str, timeout: float) -> None:
         """Block until the container stops (or ``timeout`` passes: then raises)."""
-        self._call(
-            "POST",
-            f"/containers/{cid}/wait",
-            ok=(200, 404),
-            timeout=httpx.Timeout(timeout, connect=10),
-        )
+        self._call("POST", f"/containers/{cid}/wait", ok=(200, 404),
+                   timeout=httpx.Timeout(timeout, connect=10))
 
     def kill(self, cid: str) -> None:
         self._call("POST", f"/containers/{cid}/kill", ok=(204, 404, 409))
 
     def remove(self, cid: str) -> None:
-        self._call(
-            "DELETE", f"/containers/{cid}", params={"force": "1", "v": "1"}, ok=(204, 404, 409)
-        )
+        self._call("DELETE", f"/containers/{cid}", params={"force": "1", "v": "1"},
+                   ok=(204, 404, 409))
 
     def logs(self, cid: str) -> bytes:
         """stdout and stderr interleaved as written (the stream is multiplexed)."""
-        raw = self._call(
-            "GET", f"/containers/{cid}/logs", params={"stdout": "1", "stderr": "1"}
-        ).content
+        raw = self._call("GET", f"/containers/{cid}/logs",
+                         params={"stdout": "1", "stderr": "1"}).content
         return demux(raw)
 
     def close(self) -> None:

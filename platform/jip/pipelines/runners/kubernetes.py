@@ -10,7 +10,13 @@ import time
 from datetime import UTC, datetime
 
 from jip.config import Settings
-from jip.pipelines.runners.base import CancelCheck, Runner, RunOutcome, RunRequest
+from jip.pipelines.runners.base import (
+    CancelCheck,
+    ImageDigestError,
+    Runner,
+    RunOutcome,
+    RunRequest,
+)
 from jip.pipelines.runners.kubernetes_specs import (
     algorithm_pod,
     no_network_policy,
@@ -49,6 +55,17 @@ class KubernetesRunner(Runner):
         except ApiException as exc:
             if exc.status != 409:  # already there
                 raise
+
+    def resolve_image(self, req: RunRequest) -> str:
+        """Pods name their image by digest only, so the manifest must pin one."""
+        if not req.manifest.image_digest:
+            raise ImageDigestError(
+                f"{req.manifest.name}: the kubernetes runner runs images by digest only; "
+                "pin image_digest in its jip-algorithm.yaml (`jip algorithms build` "
+                "records it)",
+                algorithm=req.manifest.name,
+            )
+        return req.manifest.image_digest
 
     def pod_for(self, req: RunRequest) -> object:
         runs_root = self.settings.data_dir.resolve() / "runs"

@@ -1,0 +1,1 @@
+"""DICOM SEG overlays: which segmentations reference a series, their segments and masks."""
