@@ -409,7 +409,8 @@ DEFAULT_CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) /
 
 
 def cached_data_dir(instances: int, studies: int) -> Path:
-    return DEFAULT_CACHE / f"query-bench-{instances}-{studies}-v{CACHE_VERSION}"
+    """``.../data``: ``jip up`` writes its log beside the data folder, so inside this one."""
+    return DEFAULT_CACHE / f"query-bench-{instances}-{studies}-v{CACHE_VERSION}" / "data"
 
 
 def prepare_index(data_dir: Path, instances: int, studies: int, rebuild: bool) -> dict[str, Any]:
