@@ -27,13 +27,11 @@ from pydicom.uid import (
 )
 from pynetdicom import AE, evt
 from pynetdicom.presentation import PresentationContext
-from pynetdicom.service_class import StorageServiceClass
 from pynetdicom.sop_class import (  # type: ignore[attr-defined]
     PatientRootQueryRetrieveInformationModelGet,
     PatientRootQueryRetrieveInformationModelMove,
     StudyRootQueryRetrieveInformationModelGet,
     StudyRootQueryRetrieveInformationModelMove,
-    uid_to_service_class,
 )
 
 from jip.dicom.retrieve_keys import (
@@ -44,6 +42,7 @@ from jip.dicom.retrieve_keys import (
     parse_identifier,
 )
 from jip.dicom.sockets import handle_conn_open
+from jip.dicom.storage_classes import is_storage
 from jip.dicom.stored import (
     StoredInstance,
     failed_placeholder,
@@ -192,7 +191,7 @@ def _preference(ts: str | bytes) -> int:
 
 
 def _is_storage(uid: str) -> bool:
-    return uid_to_service_class(uid) is StorageServiceClass
+    return is_storage(uid)
 
 
 def _calling(event: Any) -> str:

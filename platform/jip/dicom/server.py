@@ -5,13 +5,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from pynetdicom import AE, ALL_TRANSFER_SYNTAXES, StoragePresentationContexts, evt
+from pynetdicom import AE, ALL_TRANSFER_SYNTAXES, evt
 from pynetdicom.sop_class import Verification  # type: ignore[attr-defined]
 from pynetdicom.transport import ThreadedAssociationServer
 
 from jip.dicom import handlers, retrieve
 from jip.dicom.find import FIND_SOP_CLASSES, handle_find
 from jip.dicom.guard import pdu_read_limit, start_guarded_server
+from jip.dicom.storage_classes import STORAGE_SOP_CLASSES
 from jip.dicom.storage_fast_path import StorageFastPath
 from jip.runtime import Runtime
 
@@ -29,9 +30,8 @@ def build_ae(runtime: Runtime) -> AE:
     ae.require_called_aet = s.require_called_aet
     ae.require_calling_aet = list(s.allowed_calling_aets)
     ae.add_supported_context(Verification)
-    for cx in StoragePresentationContexts:
-        assert cx.abstract_syntax is not None
-        ae.add_supported_context(cx.abstract_syntax, ALL_TRANSFER_SYNTAXES)
+    for uid in STORAGE_SOP_CLASSES:  # every storage class, retired ones too
+        ae.add_supported_context(uid, ALL_TRANSFER_SYNTAXES)
     for find_model in FIND_SOP_CLASSES:  # C-FIND (query)
         ae.add_supported_context(find_model)
     retrieve.configure_retrieve(ae)  # after the storage contexts: C-GET roles on them

@@ -31,7 +31,6 @@ from pynetdicom import (
     AE,
     PYNETDICOM_IMPLEMENTATION_UID,
     PYNETDICOM_IMPLEMENTATION_VERSION,
-    StoragePresentationContexts,
 )
 from pynetdicom.pdu import A_ASSOCIATE_AC, A_ASSOCIATE_RQ
 from pynetdicom.pdu_primitives import (
@@ -45,15 +44,14 @@ from pynetdicom.presentation import negotiate_as_acceptor
 from jip.dicom import command_set as cmd
 from jip.dicom import upper_layer as ul
 from jip.dicom.handlers import CANNOT_UNDERSTAND, SOP_CLASS_NOT_SUPPORTED, store_status
+from jip.dicom.storage_classes import STORAGE_SOP_CLASSES
 from jip.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
 VERIFICATION = "1.2.840.10008.1.1"
 APPLICATION_CONTEXT = "1.2.840.10008.3.1.1.1"
-FAST_SYNTAXES = frozenset(
-    {str(cx.abstract_syntax) for cx in StoragePresentationContexts} | {VERIFICATION}
-)
+FAST_SYNTAXES = frozenset({*STORAGE_SOP_CLASSES, VERIFICATION})
 _PLAIN_USER_ITEMS = (
     MaximumLengthNotification,
     ImplementationClassUIDNotification,

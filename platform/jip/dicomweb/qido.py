@@ -14,11 +14,11 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from jip.api.deps import get_runtime
-from jip.dicomweb import search_json
+from jip.dicomweb import column_json, search_json
 from jip.dicomweb.qido_params import QidoQuery, parse_query
 from jip.errors import NotAcceptableError
 from jip.index.attributes import Level
-from jip.index.search import search
+from jip.index.search import page_of, plan, rows_of
 from jip.runtime import Runtime
 
 router = APIRouter()
@@ -49,28 +49,40 @@ def _answer(runtime: Runtime, query: QidoQuery, level: Level, base: str) -> Resp
 def _answer_in(
     session: Session, query: QidoQuery, level: Level, base: str, max_results: int
 ) -> Response:
-    rows, unsupported = search(session, query.request)
+    request = query.request
+    p = plan(request, dialect=session.get_bind().dialect.name)
     warnings = list(query.warnings)
-    if unsupported:
+    if p.unsupported:
         warnings.append(
-            "The following attributes are not supported for matching: " + ", ".join(unsupported)
+            "The following attributes are not supported for matching: " + ", ".join(p.unsupported)
         )
-    assert query.request.limit is not None
-    wanted = query.request.limit - 1
-    out: list[str] = []
-    more = False
-    encoder = search_json.RowEncoder(query.request.returns)
-    for row in rows:
-        if len(out) == wanted:
-            more = True
-            break
-        out.append(_encode(encoder, row, level, base, all_tags=query.request.all_tags))
+    assert request.limit is not None
+    wanted = request.limit - 1  # one row more than asked for tells whether there are more
+    # matched attributes are returned too (PS3.18 10.6.3.3): p.returns has them
+    if request.all_tags:  # image level, every tag of each instance: row by row
+        encoder = search_json.RowEncoder(p.returns)
+        out: list[str] = []
+        more = False
+        for row in rows_of(session, p, level):
+            if len(out) == wanted:
+                more = True
+                break
+            out.append(_encode(encoder, row, level, base, all_tags=True))
+        count = len(out)
+        text = "[" + ",".join(out) + "]"
+    else:  # the whole page at once, column by column
+        page = page_of(session, p, level)
+        more = len(page.rows) > wanted
+        rows = page.rows[:wanted]
+        tags = page.tags[:wanted] if page.tags is not None else None
+        count = len(rows)
+        text = column_json.encode_array(page.keys, rows, p.returns, level, base, tags=tags)
     if more and (query.client_limit is None or query.client_limit > max_results):
         warnings.append("There are additional results that can be requested")
     headers = {"Warning": ", ".join(f'299 jip: "{w}"' for w in warnings)} if warnings else {}
-    if not out:
+    if not count:
         return Response(status_code=204, headers=headers)
-    body = ("[" + ",".join(out) + "]").encode()
+    body = text.encode()
     return Response(body, media_type=MEDIA_TYPE, headers=headers)
 
 

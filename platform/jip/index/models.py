@@ -69,8 +69,8 @@ class Instance(Base):
     __tablename__ = "instances"
 
     sop_instance_uid: Mapped[str] = mapped_column(String(64), primary_key=True)
-    series_uid: Mapped[str] = mapped_column(ForeignKey("series.series_uid"), index=True)
-    study_uid: Mapped[str] = mapped_column(String(64), index=True)
+    series_uid: Mapped[str] = mapped_column(ForeignKey("series.series_uid"))
+    study_uid: Mapped[str] = mapped_column(String(64))
     sop_class_uid: Mapped[str] = mapped_column(String(64), default="")
     transfer_syntax_uid: Mapped[str] = mapped_column(String(64), default="")
     instance_number: Mapped[int | None] = mapped_column(Integer, nullable=True)
@@ -90,3 +90,7 @@ Index("ix_series_date_uid", Series.study_date, Series.series_uid)
 Index("ix_series_modality_date_uid", Series.modality, Series.study_date, Series.series_uid)
 Index("ix_studies_date_uid", Study.study_date, Study.study_uid)
 Index("ix_patients_name_lower", func.lower(Patient.patient_name))
+# migration 0002_qido: representative-instance seeks, patient-driven series searches
+Index("ix_instances_series_sop", Instance.series_uid, Instance.sop_instance_uid)
+Index("ix_instances_study_sop", Instance.study_uid, Instance.sop_instance_uid)
+Index("ix_series_study_date_uid", Series.study_uid, Series.study_date, Series.series_uid)

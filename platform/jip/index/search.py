@@ -12,11 +12,13 @@ matched on the flattened instance tags and returned from a representative instan
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, exists, func, select
+from sqlalchemy import ColumnElement, Select, bindparam, exists, func, literal_column, select
 from sqlalchemy.orm import Session, aliased
 
 from jip.errors import InvalidInputError
@@ -58,7 +60,8 @@ class SearchPlan:
     statement: Select[Any]
     returns: list[str]
     unsupported: list[str]
-    needs_tags: bool
+    needs_tags: bool  # rows need tags from a representative instance, or all tags
+    tag_keywords: list[str] = field(default_factory=list)  # returned, without a column
 
 
 def column_of(keyword: str, level: Level | None = None) -> Any:
@@ -79,6 +82,7 @@ def column_of(keyword: str, level: Level | None = None) -> Any:
     return getattr(_TABLES[table], col)
 
 
+@lru_cache(maxsize=1024)
 def _home(keyword: str, level: Level) -> Level:
     """The level whose table a condition on ``keyword`` (searched at ``level``) reads."""
     attr = ATTRIBUTES.get(keyword)
@@ -116,32 +120,57 @@ def plan(request: SearchRequest, *, dialect: str) -> SearchPlan:
     returns = list(dict.fromkeys([*request.returns, *request.matches]))
     columns: list[Any] = [_ROW_KEY[level].label("__key")]
     needed = {level}
-    needs_tags = request.all_tags
+    tag_keywords = [kw for kw in returns if kw not in ATTRIBUTES and kw not in SERVICE_ATTRIBUTES]
+    # instance level: each tag one extracted JSON element, not the whole tags document
+    needs_tags = request.all_tags or (bool(tag_keywords) and level is not Level.IMAGE)
     for kw in returns:
         attr = ATTRIBUTES.get(kw)
         if attr is None:
-            needs_tags = needs_tags or kw not in SERVICE_ATTRIBUTES
+            if kw in tag_keywords and level is Level.IMAGE and not request.all_tags:
+                columns.append(_tag_label(kw))
             continue
         if attr.level > level:
             continue
         needed.add(attr.level if attr.column is None else _home(kw, level))
-        columns.append(_return_column(kw, level).label(kw))
+        columns.append(_return_label(kw, level))
     for lv in Level:  # unique keys of every level searched, for URLs and tag lookups
         if lv <= level and lv is not Level.PATIENT:
             kw = UNIQUE_KEY[lv]
-            columns.append(column_of(kw, level).label(f"__{kw}"))
+            columns.append(_key_label(kw, level))
     if needs_tags and level is Level.IMAGE:
         columns.append(Instance.tags.label("__tags"))
 
-    stmt = select(*columns).select_from(_TABLES[_table_of(level)])
-    stmt = _join_up(stmt, level, min(needed))
-    stmt = stmt.where(*conds[level], *_parent_filters(level, conds))
-    stmt = stmt.order_by(*_ORDER[level])
+    table = _TABLES[_table_of(level)]
+    where = [*conds[level], *_parent_filters(level, conds)]
+    parents = any(conds[lv] for lv in Level if lv < level)
+    late = min(needed) < level and request.limit is not None and (request.offset or parents)
+    stmt = _join_up(select(*columns).select_from(table), level, min(needed))
+    if late:
+        # Late row lookup: page through the level's own table (its indexes give the
+        # order), then join the parents for the page only - not for every row an
+        # offset skips or a sort has to see.
+        key = _row_id(level, dialect)
+        page = select(key).select_from(table).where(*where).order_by(*_ORDER[level])
+        stmt = stmt.where(key.in_(_paged(page, request))).order_by(*_ORDER[level])
+    else:
+        stmt = _paged(stmt.where(*where).order_by(*_ORDER[level]), request)
+    return SearchPlan(stmt, returns, unsupported, needs_tags, tag_keywords)
+
+
+def _paged(stmt: Select[Any], request: SearchRequest) -> Select[Any]:
     if request.offset:
         stmt = stmt.offset(request.offset)
     if request.limit is not None:
         stmt = stmt.limit(request.limit)
-    return SearchPlan(stmt, returns, unsupported, needs_tags)
+    return stmt
+
+
+def _row_id(level: Level, dialect: str) -> Any:
+    """What identifies a row of the level's table: SQLite's rowid (one b-tree step
+    back to the row), else the primary key."""
+    if dialect == "sqlite":
+        return literal_column(f"{_table_of(level)}.rowid")
+    return _ROW_KEY[level]
 
 
 # Newest first for studies and series; the trailing primary key makes pages stable.
@@ -188,10 +217,38 @@ def search(session: Session, request: SearchRequest) -> tuple[Iterator[dict[str,
     used for matching (so the caller can warn). Raises ``InvalidInputError``."""
     dialect = session.get_bind().dialect.name
     p = plan(request, dialect=dialect)
-    return _rows(session, p, request.level), p.unsupported
+    return rows_of(session, p, request.level), p.unsupported
 
 
-def _rows(session: Session, p: SearchPlan, level: Level) -> Iterator[dict[str, Any]]:
+@dataclass
+class Page:
+    """Rows as the database returns them (``keys`` names the tuple positions) and,
+    when the plan needs instance tags, each row's tags (its own at image level, a
+    representative instance's above)."""
+
+    keys: list[str]
+    rows: list[Sequence[Any]]
+    tags: list[dict[str, Any]] | None
+
+
+def page_of(session: Session, p: SearchPlan, level: Level) -> Page:
+    """All rows of a plan (``p.statement`` carries the limit) without per-row Python
+    work, for callers that encode column-wise (QIDO-RS pages)."""
+    result = session.connection().execute(p.statement)
+    keys = list(result.keys())
+    rows: list[Sequence[Any]] = list(result.fetchall())
+    tags: list[dict[str, Any]] | None = None
+    if p.needs_tags and level is Level.IMAGE:
+        i = keys.index("__tags")
+        tags = [r[i] or {} for r in rows]
+    elif p.needs_tags:
+        found = _representative_tags(session, [r[0] for r in rows], level, p.tag_keywords)
+        tags = [found.get(r[0]) or {} for r in rows]
+    return Page(keys, rows, tags)
+
+
+def rows_of(session: Session, p: SearchPlan, level: Level) -> Iterator[dict[str, Any]]:
+    """Rows of a plan as ``{keyword: value}``, tag-sourced attributes filled in."""
     result = session.connection().execute(p.statement)  # Core rows: no ORM overhead
     keys = list(result.keys())
     selected = set(keys)
@@ -204,7 +261,7 @@ def _rows(session: Session, p: SearchPlan, level: Level) -> Iterator[dict[str, A
             return
         rows = [dict(zip(keys, r, strict=True)) for r in chunk]
         if p.needs_tags and level is not Level.IMAGE:
-            _attach_representative_tags(session, rows, level)
+            _attach_representative_tags(session, rows, level, p.tag_keywords)
         for row in rows:
             tags = row.get("__tags") or {}
             for kw in from_tags:
@@ -218,21 +275,63 @@ def _rows(session: Session, p: SearchPlan, level: Level) -> Iterator[dict[str, A
             yield row
 
 
-def _attach_representative_tags(session: Session, rows: list[dict[str, Any]], level: Level) -> None:
-    if level is Level.PATIENT:
-        return
-    key_col = Instance.series_uid if level is Level.SERIES else Instance.study_uid
-    keys = [r["__key"] for r in rows]
-    firsts = (
-        select(func.min(Instance.sop_instance_uid))
-        .where(key_col.in_(keys))
-        .group_by(key_col)
-        .scalar_subquery()
-    )
-    stmt = select(key_col, Instance.tags).where(Instance.sop_instance_uid.in_(firsts))
-    found: dict[str, Any] = {key: tags for key, tags in session.execute(stmt)}
+def _attach_representative_tags(
+    session: Session, rows: list[dict[str, Any]], level: Level, keywords: list[str]
+) -> None:
+    found = _representative_tags(session, [r["__key"] for r in rows], level, keywords)
     for r in rows:
         r["__tags"] = found.get(r["__key"]) or {}
+
+
+def _representative_tags(
+    session: Session, keys: list[Any], level: Level, keywords: list[str]
+) -> dict[str, dict[str, Any]]:
+    """``{series or study UID: {keyword: value}}`` from each one's representative
+    instance (the smallest SOP Instance UID: one index seek per key on (uid,
+    sop_instance_uid)); only ``keywords`` are extracted from its tags."""
+    if level is Level.PATIENT or not keys or not keywords:
+        return {}
+    if session.get_bind().dialect.name == "sqlite":
+        return _representative_tags_sqlite(session, keys, level, keywords)
+    stmt = _representative_statement(level, tuple(keywords))
+    return {
+        key: dict(zip(keywords, values, strict=True))
+        for key, *values in session.connection().execute(stmt, {"keys": keys})
+    }
+
+
+def _representative_tags_sqlite(
+    session: Session, keys: list[Any], level: Level, keywords: list[str]
+) -> dict[str, dict[str, Any]]:
+    """The same in one SQLite statement that answers one JSON document: the keys go in
+    as one JSON array and the values come out as one (binding a hundred keys and
+    decoding each value on its own cost more than the index seeks)."""
+    owner = "series_uid" if level is Level.SERIES else "study_uid"
+    values = ", ".join("json_extract(i.tags, ?)" for _ in keywords)
+    sql = (
+        f"SELECT json_group_array(json_array(i.{owner}, {values})) FROM instances AS i "
+        "WHERE i.sop_instance_uid IN (SELECT (SELECT min(j.sop_instance_uid) FROM "
+        f"instances AS j WHERE j.{owner} = k.value) FROM json_each(?) AS k)"
+    )
+    paths = tuple('$."' + kw + '"' for kw in keywords)  # keywords: letters/hex digits only
+    text = session.connection().exec_driver_sql(sql, (*paths, json.dumps(keys))).scalar()
+    return {
+        key: dict(zip(keywords, vals, strict=True)) for key, *vals in json.loads(text or "[]")
+    }
+
+
+@lru_cache(maxsize=256)
+def _representative_statement(level: Level, keywords: tuple[str, ...]) -> Select[Any]:
+    """Built once per (level, keywords): constructing it costs more than running it."""
+    owner = Series.series_uid if level is Level.SERIES else Study.study_uid
+    inner = aliased(Instance)
+    inner_key = inner.series_uid if level is Level.SERIES else inner.study_uid
+    first = select(func.min(inner.sop_instance_uid)).where(inner_key == owner).scalar_subquery()
+    firsts = select(first).where(owner.in_(bindparam("keys", expanding=True)))
+    key_col = Instance.series_uid if level is Level.SERIES else Instance.study_uid
+    return select(key_col, *(Instance.tags[kw] for kw in keywords)).where(
+        Instance.sop_instance_uid.in_(firsts)
+    )
 
 
 _UNSUPPORTED: Any = object()
@@ -310,14 +409,43 @@ def _table_of(level: Level) -> str:
 
 def _join_up(stmt: Select[Any], level: Level, top: Level) -> Select[Any]:
     """Join from ``level`` up to ``top`` by primary keys (each join hits one row)."""
+    on = _join_clauses()
     if level is Level.IMAGE and top <= Level.SERIES:
-        stmt = stmt.join(Series, Series.series_uid == Instance.series_uid)
+        stmt = stmt.join(Series, on["series-instance"])
     if level >= Level.SERIES and top <= Level.STUDY:
-        on = Study.study_uid == (Series.study_uid if level is Level.SERIES else Instance.study_uid)
-        stmt = stmt.join(Study, on)
+        stmt = stmt.join(Study, on["study-series" if level is Level.SERIES else "study-instance"])
     if level >= Level.STUDY and top <= Level.PATIENT:
-        stmt = stmt.join(Patient, Patient.id == Study.patient_pk)
+        stmt = stmt.join(Patient, on["patient-study"])
     return stmt
+
+
+# SQL expressions are immutable: the parts every plan needs are built once, not per
+# request (building them was most of a plan's cost).
+
+
+@lru_cache(maxsize=1)
+def _join_clauses() -> dict[str, Any]:
+    return {
+        "series-instance": Series.series_uid == Instance.series_uid,
+        "study-series": Study.study_uid == Series.study_uid,
+        "study-instance": Study.study_uid == Instance.study_uid,
+        "patient-study": Patient.id == Study.patient_pk,
+    }
+
+
+@lru_cache(maxsize=1024)
+def _return_label(kw: str, level: Level) -> Any:
+    return _return_column(kw, level).label(kw)
+
+
+@lru_cache(maxsize=64)
+def _key_label(kw: str, level: Level) -> Any:
+    return column_of(kw, level).label(f"__{kw}")
+
+
+@lru_cache(maxsize=1024)
+def _tag_label(kw: str) -> Any:
+    return Instance.tags[kw].label(kw)
 
 
 def check_level(value: str) -> Level:

@@ -132,3 +132,55 @@ def test_status_codes_and_headers(loaded: Loaded) -> None:
     assert httpx.get(f"{url}/dicomweb/studies", headers=xml).status_code == 406
     r = httpx.get(f"{url}/dicomweb/series?RequestAttributesSequence.ScheduledProcedureStepID=1")
     assert r.status_code == 200 and "not supported" in r.headers["warning"]
+
+
+def _get(loaded: Loaded, path: str, **params: str) -> list[dict]:  # type: ignore[type-arg]
+    r = httpx.get(f"{loaded.jip.url}/dicomweb{path}", params=params, timeout=30)
+    assert r.status_code in (200, 204), r.text
+    return r.json() if r.status_code == 200 else []  # type: ignore[no-any-return]
+
+
+def test_matched_attributes_are_returned(loaded: Loaded) -> None:
+    """PS3.18 10.6.3.3: the attributes a search matched on come back with the results."""
+    (found,) = _get(loaded, "/series", BodyPartExamined="CHEST", Modality="MR", PatientID="PID3")
+    s = _ds(found)
+    assert (s.BodyPartExamined, s.Modality, s.PatientID) == ("CHEST", "MR", "PID3")
+
+
+def test_tag_attributes_from_the_representative_and_each_instance(loaded: Loaded) -> None:
+    """Attributes without an index column: from the series' instance with the smallest
+    SOP Instance UID in a series search, from each instance in an instance search."""
+    study = loaded.studies["A"]
+    for item in _get(loaded, f"/studies/{study}/series", includefield="SliceLocation"):
+        s = _ds(item)
+        first = min(loaded.instances[s.SeriesInstanceUID])
+        (rep,) = _get(loaded, "/instances", SOPInstanceUID=first, includefield="SliceLocation")
+        assert s.SliceLocation == _ds(rep).SliceLocation
+    series = loaded.series[study][0]
+    found = _get(loaded, f"/studies/{study}/series/{series}/instances", includefield="00201041")
+    assert sorted(float(_ds(i).SliceLocation) for i in found) == [0.0, 2.5, 5.0]
+
+
+@pytest.mark.parametrize(
+    ("path", "params"),
+    [
+        ("/series", {"PatientName": "Doe*"}),  # a parent filter: late row lookup
+        ("/series", {"StudyDate": "20230101-20241231"}),
+        ("/instances", {"Modality": "MR"}),
+        ("/instances", {"PatientName": "doe^j*", "StudyDate": "20240301"}),
+    ],
+)
+def test_offset_pages_are_slices_of_the_whole_result(
+    loaded: Loaded, path: str, params: dict[str, str]
+) -> None:
+    def uid(item: dict) -> str:  # type: ignore[type-arg]
+        s = _ds(item)
+        return str(s.SOPInstanceUID if path == "/instances" else s.SeriesInstanceUID)
+
+    r = httpx.get(f"{loaded.jip.url}/dicomweb{path}", params=params, timeout=30)
+    assert "Warning" not in r.headers  # complete: within the server maximum
+    whole = [uid(i) for i in r.json()]
+    assert len(whole) >= 2
+    for offset in range(len(whole) + 1):
+        page = [uid(i) for i in _get(loaded, path, **params, limit="2", offset=str(offset))]
+        assert page == whole[offset : offset + 2]
