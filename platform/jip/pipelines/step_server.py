@@ -34,6 +34,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from jip.processes import pid_alive
+
 HEADER = "JIP-STEP pid="
 TRAILER = "JIP-STEP exit="
 STALE = "JIP-STEP stale"
@@ -106,7 +108,7 @@ def serve(path: Path, idle_seconds: float = 300) -> None:
             try:
                 conn, _ = sock.accept()
             except TimeoutError:
-                children = [pid for pid in children if _alive(pid)]
+                children = [pid for pid in children if pid_alive(pid)]
                 if not children and time.monotonic() - last > idle_seconds:
                     return
                 continue
@@ -143,16 +145,6 @@ def request_stop(path: Path, timeout: float = 10.0) -> bool:
             return s.recv(64).startswith(b"JIP-STEP stopping")
     except OSError:
         return False
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _read_request(conn: socket.socket) -> dict[str, Any] | None:

@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from jip.errors import NotFoundError, StorageError
+from jip.processes import pid_alive
 from jip.store.base import ObjectStore, check_key, content_key
 
 log = logging.getLogger(__name__)
@@ -121,7 +122,7 @@ def remove_stale_temp_files(tmp: Path) -> int:
     removed = 0
     for p in tmp.iterdir():
         pid_text = p.name.split("-", 1)[0]
-        if pid_text.isdigit() and _alive(int(pid_text)):
+        if pid_text.isdigit() and pid_alive(int(pid_text)):
             continue
         with contextlib.suppress(FileNotFoundError):
             p.unlink()
@@ -129,16 +130,6 @@ def remove_stale_temp_files(tmp: Path) -> int:
     if removed:
         log.warning("removed %d half-written temp files from %s", removed, tmp)
     return removed
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _fsync_dir(path: Path) -> None:
