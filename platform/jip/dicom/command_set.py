@@ -17,7 +17,7 @@ C_ECHO_RSP = 0x8030
 NO_DATASET = 0x0101
 
 _ELEMENT = struct.Struct("<HHI")
-_MAX_COMMAND = 64 * 1024  # a command set is a few hundred bytes; anything huge is hostile
+MAX_COMMAND = 64 * 1024  # a command set is a few hundred bytes; anything huge is hostile
 
 
 @dataclass(slots=True)
@@ -33,7 +33,7 @@ class Command:
 
 def decode(data: bytes) -> Command:
     """Parse a request command set; raises ``ProtocolError`` on anything malformed."""
-    if len(data) > _MAX_COMMAND:
+    if len(data) > MAX_COMMAND:
         raise ProtocolError(f"command set of {len(data)} bytes", REASON_INVALID_PARAMETER)
     values: dict[int, bytes] = {}
     pos = 0

@@ -302,6 +302,8 @@ class StorageAssociation:
         if self._command is not None:
             raise ul.ProtocolError("command fragment inside a data set")
         self._command_parts.append(bytes(pdv.data))
+        if sum(map(len, self._command_parts)) > cmd.MAX_COMMAND:
+            raise ul.ProtocolError("command set longer than any real one")
         if not pdv.is_last:
             return
         command = cmd.decode(b"".join(self._command_parts))
