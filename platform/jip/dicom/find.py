@@ -9,6 +9,7 @@ Queries are relational: unique keys of the levels above may be given, need not b
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -30,6 +31,7 @@ log = logging.getLogger(__name__)
 
 PENDING = 0xFF00
 CANCEL = 0xFE00
+_CANCEL_CHECK_EVERY = 64  # answers between pauses that let a C-CANCEL be read
 IDENTIFIER_DOES_NOT_MATCH_SOP_CLASS = 0xA900
 UNABLE_TO_PROCESS = 0xC000
 OUT_OF_RESOURCES = 0xA700
@@ -65,7 +67,9 @@ def handle_find(event: Any, runtime: Runtime) -> Iterator[tuple[Any, Dataset | N
     try:
         with runtime.sessions() as session:
             rows, _unsupported = search(session, request)
-            for row in rows:
+            for n, row in enumerate(rows):
+                if n % _CANCEL_CHECK_EVERY == 0 and n:
+                    _let_peer_in(event)
                 if event.is_cancelled:
                     yield CANCEL, None
                     return
@@ -75,6 +79,20 @@ def handle_find(event: Any, runtime: Runtime) -> Iterator[tuple[Any, Dataset | N
     except Exception:
         log.exception("C-FIND failed")
         yield _failure(OUT_OF_RESOURCES, "the index could not be searched"), None
+
+
+def _let_peer_in(event: Any) -> None:
+    """Wait until pynetdicom has sent the answers queued so far. Its DUL thread reads
+    from the peer only when nothing is waiting to be sent, so without this pause a fast
+    search queues every answer before a C-CANCEL can be read (and holds them all in
+    memory)."""
+    queue = getattr(getattr(getattr(event, "assoc", None), "dul", None), "to_provider_queue", None)
+    if queue is None:
+        return
+    deadline = time.monotonic() + 5.0
+    while not queue.empty() and time.monotonic() < deadline:
+        time.sleep(0.0005)
+    time.sleep(0.002)  # one turn of the DUL loop to read what the peer sent
 
 
 class _Failure(Exception):
