@@ -76,15 +76,15 @@ def response(
     error_comment: str = "",
 ) -> bytes:
     """An encoded response command set (no data set follows)."""
-    elements: list[tuple[int, bytes]] = [(0x0002, _uid(sop_class_uid))]
+    elements: list[tuple[int, bytes]] = [(0x0002, padded(sop_class_uid, b"\x00"))]
     elements.append((0x0100, struct.pack("<H", field)))
     elements.append((0x0120, struct.pack("<H", message_id)))
     elements.append((0x0800, struct.pack("<H", NO_DATASET)))
     elements.append((0x0900, struct.pack("<H", status)))
     if error_comment:
-        elements.append((0x0902, _text_value(error_comment[:64])))
+        elements.append((0x0902, padded(error_comment[:64], b" ")))
     if sop_instance_uid:
-        elements.append((0x1000, _uid(sop_instance_uid)))
+        elements.append((0x1000, padded(sop_instance_uid, b"\x00")))
     body = b"".join(_ELEMENT.pack(0, el, len(v)) + v for el, v in elements)
     return _ELEMENT.pack(0, 0, 4) + struct.pack("<I", len(body)) + body
 
@@ -97,11 +97,7 @@ def _text(value: bytes) -> str:
     return value.decode("ascii", "replace").rstrip("\x00 ").strip()
 
 
-def _uid(uid: str) -> bytes:
-    raw = uid.encode("ascii")
-    return raw + b"\x00" if len(raw) % 2 else raw
-
-
-def _text_value(text: str) -> bytes:
+def padded(text: str, pad: bytes) -> bytes:
+    """ASCII value padded to even length (NUL for UIDs, space for text VRs)."""
     raw = text.encode("ascii", "replace")
-    return raw + b" " if len(raw) % 2 else raw
+    return raw + pad if len(raw) % 2 else raw

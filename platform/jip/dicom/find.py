@@ -86,9 +86,7 @@ def _let_peer_in(event: Any) -> None:
     from the peer only when nothing is waiting to be sent, so without this pause a fast
     search queues every answer before a C-CANCEL can be read (and holds them all in
     memory)."""
-    queue = getattr(getattr(getattr(event, "assoc", None), "dul", None), "to_provider_queue", None)
-    if queue is None:
-        return
+    queue = event.assoc.dul.to_provider_queue
     deadline = time.monotonic() + 5.0
     while not queue.empty() and time.monotonic() < deadline:
         time.sleep(0.0005)

@@ -373,11 +373,11 @@ def file_meta(sop_class: str, sop_instance: str, transfer_syntax: str) -> bytes:
     body = b"".join(
         (
             _meta_element(0x0001, b"OB", b"\x00\x01"),
-            _meta_element(0x0002, b"UI", _padded(sop_class, b"\x00")),
-            _meta_element(0x0003, b"UI", _padded(sop_instance, b"\x00")),
-            _meta_element(0x0010, b"UI", _padded(transfer_syntax, b"\x00")),
-            _meta_element(0x0012, b"UI", _padded(PYNETDICOM_IMPLEMENTATION_UID, b"\x00")),
-            _meta_element(0x0013, b"SH", _padded(PYNETDICOM_IMPLEMENTATION_VERSION, b" ")),
+            _meta_element(0x0002, b"UI", cmd.padded(sop_class, b"\x00")),
+            _meta_element(0x0003, b"UI", cmd.padded(sop_instance, b"\x00")),
+            _meta_element(0x0010, b"UI", cmd.padded(transfer_syntax, b"\x00")),
+            _meta_element(0x0012, b"UI", cmd.padded(PYNETDICOM_IMPLEMENTATION_UID, b"\x00")),
+            _meta_element(0x0013, b"SH", cmd.padded(PYNETDICOM_IMPLEMENTATION_VERSION, b" ")),
         )
     )
     return _meta_element(0x0000, b"UL", struct.pack("<I", len(body))) + body
@@ -387,11 +387,6 @@ def _meta_element(element: int, vr: bytes, value: bytes) -> bytes:
     if vr == b"OB":
         return struct.pack("<HH2sHI", 0x0002, element, vr, 0, len(value)) + value
     return struct.pack("<HH2sH", 0x0002, element, vr, len(value)) + value
-
-
-def _padded(text: str, pad: bytes) -> bytes:
-    raw = text.encode("ascii")
-    return raw + pad if len(raw) % 2 else raw
 
 
 def _send_quietly(sock: socket.socket, data: bytes) -> None:
