@@ -1,7 +1,11 @@
 """A folder as object store: the embedded default, durable with fsync.
 
-Durability in one round: the bytes go to a temp file, are renamed into place, and then
-the file and every directory whose entries changed are fsynced. The file's fsync
+Durability in one round: the bytes go to an anonymous file (``O_TMPFILE``) in the
+object's folder, are linked into place under their name, and then the file and every
+directory whose entries changed are fsynced. (An anonymous file needs no temp name and
+no rename, and vanishes by itself if the process dies first; concurrent associations
+creating temp files in one shared folder queued on that folder's lock. Where the
+filesystem has no ``O_TMPFILE`` a named temp file and a rename do the same.) The file's fsync
 commits the filesystem journal transaction that also holds the rename and the new
 directory entries, so the directory fsyncs after it find nothing left to write: a put
 costs one flush, not a chain of four. ``stage`` splits that round in two: the object is
@@ -11,8 +15,8 @@ leave a torn file under its final name, but nothing was acknowledged or indexed 
 a later ``put`` of the same key checks the stored bytes against the key and rewrites a
 torn copy.
 
-Temp files carry the writer's pid; on start-up those of dead processes (half-written
-when a process died) are removed.
+Named temp files carry the writer's pid; on start-up those of dead processes
+(half-written when a process died) are removed.
 """
 
 from __future__ import annotations
@@ -45,6 +49,8 @@ class FilesystemStore(ObjectStore):
         self._tmp = self.root / ".tmp"
         self._tmp.mkdir(exist_ok=True)
         self._ready: set[Path] = set()  # leaf folders known to exist
+        self._root_fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY)
+        self._anonymous = _links_anonymous_files(self.root, self._root_fd)
         self.removed_temp_files = remove_stale_temp_files(self._tmp)
 
     def path(self, key: str) -> Path:
@@ -72,11 +78,11 @@ class FilesystemStore(ObjectStore):
     def _write(self, dest: Path, data: bytes) -> functools.partial[None]:
         """Put the bytes in place (not yet durable); returns what makes them durable."""
         changed_dirs = self._leaf_dir(dest.parent)
+        if self._anonymous and not dest.exists():
+            return self._link_new(dest, data, changed_dirs)
         fd, tmp = tempfile.mkstemp(dir=self._tmp, prefix=f"{os.getpid()}-")
         try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
+            _write_all(fd, data)
             _start_writeback(fd)
             os.replace(tmp, dest)
         except BaseException:
@@ -85,6 +91,24 @@ class FilesystemStore(ObjectStore):
             os.close(fd)
             raise
         return functools.partial(_make_durable, fd, changed_dirs)
+
+    def _link_new(self, dest: Path, data: bytes, dirs: list[Path]) -> functools.partial[None]:
+        fd = os.open(dest.parent, os.O_TMPFILE | os.O_WRONLY | os.O_CLOEXEC, 0o644)
+        try:
+            _write_all(fd, data)
+            _start_writeback(fd)
+            try:
+                _link_fd(fd, dest, self._root_fd)
+            except FileExistsError:
+                # the same bytes, linked by a concurrent put a moment ago (complete:
+                # a file is linked only once written); make that copy durable too
+                os.close(fd)
+                return functools.partial(_make_path_durable, dest, dirs)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+            raise
+        return functools.partial(_make_durable, fd, dirs)
 
     def _leaf_dir(self, leaf: Path) -> list[Path]:
         """Create ``leaf`` (two levels under the root) if needed; returns the
@@ -105,6 +129,10 @@ class FilesystemStore(ObjectStore):
             changed += [leaf.parent, self.root]
         self._ready.add(leaf)
         return list(dict.fromkeys(changed))
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            os.close(self._root_fd)
 
     def get(self, key: str) -> bytes:
         try:
@@ -162,6 +190,42 @@ def _fsync_file(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _make_path_durable(path: Path, dirs: list[Path]) -> None:
+    _make_durable(os.open(path, os.O_RDONLY), dirs)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _link_fd(fd: int, dest: Path, root_fd: int) -> None:
+    """Give the anonymous file ``fd`` the name ``dest``: linkat(2) with
+    AT_SYMLINK_FOLLOW on its /proc entry. (Python calls linkat, rather than link, which
+    would link the /proc symlink itself, only when a directory fd is passed; the
+    absolute source path ignores it.)"""
+    os.link(f"/proc/self/fd/{fd}", dest, src_dir_fd=root_fd, follow_symlinks=True)
+
+
+def _links_anonymous_files(root: Path, root_fd: int) -> bool:
+    """True if ``root``'s filesystem creates ``O_TMPFILE`` files and /proc can link
+    them (Linux 3.11+, ext4/xfs/btrfs/tmpfs); probed once with a real file."""
+    probe = root / ".tmp" / f"{os.getpid()}-probe"
+    try:
+        fd = os.open(root, os.O_TMPFILE | os.O_WRONLY | os.O_CLOEXEC, 0o644)
+    except (AttributeError, OSError):
+        return False
+    try:
+        _link_fd(fd, probe, root_fd)
+        probe.unlink()
+        return True
+    except OSError:
+        return False
     finally:
         os.close(fd)
 
