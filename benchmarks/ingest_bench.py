@@ -167,6 +167,15 @@ def durable_write(series: list[list[Path]], associations: int, work: Path) -> tu
     return time.perf_counter() - t0, count_files(out)
 
 
+def settle() -> None:
+    """Every receiver starts on a quiet disk: the previous one's page cache written back
+    (Orthanc and storescp leave up to a gigabyte unsynced) and the blocks its files
+    freed discarded (ext4 mounted with ``discard`` trims them at the next commit)."""
+    os.sync()
+    time.sleep(1.0)
+    os.sync()
+
+
 def rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -296,6 +305,7 @@ def main() -> int:
                 work = args.workdir / "run" / f"{name}-{ds.name}-{n}"
                 shutil.rmtree(work, ignore_errors=True)
                 work.mkdir(parents=True)
+                settle()
                 rss = None
                 if name == "jip":
                     seconds, stored, rss = run_jip(series, n, work, idle)
