@@ -20,7 +20,7 @@ formatting of a row template took four times as long). The text is the same as
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from itertools import repeat
 from typing import Any
 
@@ -44,15 +44,19 @@ def encode_rows(
     base: str,
     *,
     tags: Sequence[dict[str, Any]] | None = None,
+    aliases: Mapping[str, str] | None = None,
 ) -> list[str]:
     """One DICOM JSON object (text) per row. ``keys`` names the tuple positions (the
-    SELECT's labels, ``__StudyInstanceUID`` etc. among them); ``returns`` the
-    attributes to answer with; ``base`` the DICOMweb URL for RetrieveURL; ``tags``,
-    one dict per row, answers attributes that have no column."""
+    SELECT's labels, ``__StudyInstanceUID`` etc. among them), ``aliases`` more names
+    for some (``{name: key}``); ``returns`` the attributes to answer with; ``base`` the
+    DICOMweb URL for RetrieveURL; ``tags``, one dict per row, answers attributes that
+    have no column."""
     if not rows:
         return []
+    position = {k: i for i, k in enumerate(keys)}
+    position.update((a, position[k]) for a, k in (aliases or {}).items())
     pieces: Pieces = ["{"]
-    for i, attribute in enumerate(_attributes(list(keys), rows, returns, level, base, tags)):
+    for i, attribute in enumerate(_attributes(position, rows, returns, level, base, tags)):
         if i:
             pieces.append(",")
         pieces.extend(attribute)
@@ -80,13 +84,15 @@ def encode_array(
     base: str,
     *,
     tags: Sequence[dict[str, Any]] | None = None,
+    aliases: Mapping[str, str] | None = None,
 ) -> str:
     """``encode_rows`` as one JSON array text, joined once (a 1,000-row page is 1 MB)."""
-    return "[" + ",".join(encode_rows(keys, rows, returns, level, base, tags=tags)) + "]"
+    texts = encode_rows(keys, rows, returns, level, base, tags=tags, aliases=aliases)
+    return "[" + ",".join(texts) + "]"
 
 
 def _attributes(
-    keys: list[str],
+    position: dict[str, int],
     rows: Sequence[Sequence[Any]],
     returns: Sequence[str],
     level: Level,
@@ -94,7 +100,6 @@ def _attributes(
     tags: Sequence[dict[str, Any]] | None,
 ) -> list[Pieces]:
     """Each returned attribute's pieces, in tag order."""
-    position = {k: i for i, k in enumerate(keys)}
     table = list(zip(*rows, strict=True))  # the page transposed: one tuple per column
     fields = []
     for kw in dict.fromkeys(returns):

@@ -76,7 +76,9 @@ def _answer_in(
         rows = page.rows[:wanted]
         tags = page.tags[:wanted] if page.tags is not None else None
         count = len(rows)
-        text = column_json.encode_array(page.keys, rows, p.returns, level, base, tags=tags)
+        text = column_json.encode_array(
+            page.keys, rows, p.returns, level, base, tags=tags, aliases=page.aliases
+        )
     if more and (query.client_limit is None or query.client_limit > max_results):
         warnings.append("There are additional results that can be requested")
     headers = {"Warning": ", ".join(f'299 jip: "{w}"' for w in warnings)} if warnings else {}
