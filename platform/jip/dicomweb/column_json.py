@@ -133,24 +133,27 @@ def _needs_no_escape(text: str) -> bool:
     return len(_str(text)) == len(text) + 2
 
 
-def _quoted(head: str, values: Sequence[str], tail: str) -> Pieces:
-    """``head"value"tail`` for each value (as JSON string literals)."""
-    if _needs_no_escape("".join(values)):
-        return [head + '"', values, '"' + tail]
-    return [head, list(map(_str, values)), tail]
-
-
 def _column(kw: str, vr: str, values: Sequence[Any], empty: str, head: str) -> Pieces:
-    types = set(map(type, values))
-    if types == {str} and vr not in _ALWAYS_GENERIC_VRS and "" not in values:
-        joined = "".join(values)
-        if "\\" not in joined and (vr != "PN" or "=" not in joined):
-            if vr == "PN":
-                return _quoted(head + '{"Alphabetic":', values, "}]}")
-            return _quoted(head, values, "]}")
-    elif types == {int}:
+    """A column of text (one value each, non-empty) is inlined; checks run over the
+    column's joined text, each in one C-level pass."""
+    joined = _joined_text(values) if vr not in _ALWAYS_GENERIC_VRS else None
+    if joined is not None and "" not in values and (vr != "PN" or "=" not in joined):
+        start, tail = (head + '{"Alphabetic":', "}]}") if vr == "PN" else (head, "]}")
+        if _needs_no_escape(joined):  # so no backslash either: one value each
+            return [start + '"', values, '"' + tail]
+        if "\\" not in joined:
+            return [start, list(map(_str, values)), tail]
+    elif joined is None and set(map(type, values)) == {int}:
         return [head, list(map(str, values)), "]}"]
     return [_encode_column(kw, vr, list(values), empty, head)]
+
+
+def _joined_text(values: Sequence[Any]) -> str | None:
+    """The values joined, ``None`` unless every one is text."""
+    try:
+        return "".join(values)
+    except TypeError:
+        return None
 
 
 def _modalities(values: Sequence[Any], vr: str, empty: str, head: str) -> Pieces:
