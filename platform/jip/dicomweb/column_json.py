@@ -86,9 +86,14 @@ def encode_array(
     tags: Sequence[dict[str, Any]] | None = None,
     aliases: Mapping[str, str] | None = None,
 ) -> str:
-    """``encode_rows`` as one JSON array text, joined once (a 1,000-row page is 1 MB)."""
+    """``encode_rows`` as one JSON array text, joined once (a 1,000-row page is 1 MB:
+    the brackets go into the first and last row, not around a copy of the whole)."""
     texts = encode_rows(keys, rows, returns, level, base, tags=tags, aliases=aliases)
-    return "[" + ",".join(texts) + "]"
+    if not texts:
+        return "[]"
+    texts[0] = "[" + texts[0]
+    texts[-1] += "]"
+    return ",".join(texts)
 
 
 def _attributes(
