@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from jip.dicomweb.qido_params import defaults
 from jip.index.attributes import Level
 from jip.index.models import Base, Patient, Series, Study
-from jip.index.search import SearchRequest, page_of, plan, rows_of
+from jip.index.search import SearchRequest, cached_plan, page_of, plan, rows_of
 
 
 @pytest.mark.parametrize("level", [Level.STUDY, Level.SERIES, Level.IMAGE])
@@ -73,3 +73,64 @@ def test_rows_and_pages_answer_every_name() -> None:
 
 def _now() -> datetime:
     return datetime(2025, 1, 1)
+
+
+def test_a_plan_asked_again_runs_its_recorded_sql_on_current_data() -> None:
+    engine = create_engine("sqlite://")
+    Base.metadata.create_all(engine)
+    with Session(engine) as session:
+        session.add(Patient(id=1, patient_id="P1", patient_name="A^B", birth_date="", sex="F"))
+        session.add(_study("1.2"))
+        session.add(_series("1.2.3", "1.2"))
+        session.flush()
+        request = SearchRequest(
+            Level.SERIES, {"Modality": "CT"}, defaults(Level.SERIES, {}), limit=10
+        )
+        p = cached_plan(request, dialect="sqlite")
+        first = page_of(session, p, Level.SERIES)
+        assert p.prepared is not None and p.plain_columns  # text and integers only
+        same = SearchRequest(Level.SERIES, {"Modality": "CT"}, defaults(Level.SERIES, {}), limit=10)
+        assert cached_plan(same, dialect="sqlite") is p
+        session.add(_series("1.2.4", "1.2"))  # the SQL is kept, never the rows
+        session.flush()
+        again = page_of(session, p, Level.SERIES)
+        assert again.keys == first.keys
+        assert [r[0] for r in again.rows] == ["1.2.4", "1.2.3"]
+        assert [tuple(r) for r in again.rows][1] == tuple(first.rows[0])
+        other = SearchRequest(Level.SERIES, {"Modality": "MR"}, defaults(Level.SERIES, {}))
+        assert cached_plan(other, dialect="sqlite") is not p
+        assert page_of(session, cached_plan(other, dialect="sqlite"), Level.SERIES).rows == []
+
+
+def test_json_columns_keep_their_result_processing() -> None:
+    request = SearchRequest(Level.IMAGE, returns=["ImageType"], all_tags=True, limit=5)
+    p = plan(request, dialect="sqlite")
+    engine = create_engine("sqlite://")
+    Base.metadata.create_all(engine)
+    with Session(engine) as session:
+        page_of(session, p, Level.IMAGE)
+    assert p.plain_columns is False and p.prepared is None
+
+
+def _study(uid: str) -> Study:
+    return Study(
+        study_uid=uid,
+        patient_pk=1,
+        study_date="20240101",
+        modalities="CT",
+        num_series=1,
+        num_instances=3,
+        updated_at=_now(),
+    )
+
+
+def _series(uid: str, study: str) -> Series:
+    return Series(
+        series_uid=uid,
+        study_uid=study,
+        modality="CT",
+        study_date="20240101",
+        num_instances=3,
+        first_received=_now(),
+        last_received=_now(),
+    )

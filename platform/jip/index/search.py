@@ -35,6 +35,7 @@ from jip.errors import InvalidInputError
 from jip.index.attributes import ATTRIBUTES, SERVICE_ATTRIBUTES, UNIQUE_KEY, Level, vr_of
 from jip.index.matching import FLOAT_VRS, INT_VRS, condition
 from jip.index.models import Instance, Patient, Series, Study
+from jip.index.prepared import page_rows
 
 _TABLES: dict[str, Any] = {
     "patients": Patient,
@@ -74,6 +75,33 @@ class SearchPlan:
     tag_keywords: list[str] = field(default_factory=list)  # returned, without a column
     # labels not selected because another label selects the same column: {label: that one}
     aliases: dict[str, str] = field(default_factory=dict)
+    # filled by jip.index.prepared on the first run: the driver's SQL text and parameters,
+    # and whether the driver's values need no result processing
+    prepared: tuple[str, Any] | None = None
+    plain_columns: bool | None = None
+
+
+def cached_plan(request: SearchRequest, *, dialect: str) -> SearchPlan:
+    """``plan`` for ``request``, the same plan object for the same request (keys,
+    values, returns, paging): it is built once and its SQL runs without SQLAlchemy's
+    execution layer (``jip.index.prepared``). Callers must not change it."""
+    key = (
+        request.level,
+        tuple(request.matches.items()),
+        tuple(request.returns),
+        request.all_tags,
+        request.limit,
+        request.offset,
+        dialect,
+    )
+    return _plan_for(key)
+
+
+@lru_cache(maxsize=256)
+def _plan_for(key: tuple[Any, ...]) -> SearchPlan:
+    level, matches, returns, all_tags, limit, offset, dialect = key
+    request = SearchRequest(level, dict(matches), list(returns), all_tags, limit, offset)
+    return plan(request, dialect=dialect)
 
 
 def column_of(keyword: str, level: Level | None = None) -> Any:
@@ -267,9 +295,7 @@ class Page:
 def page_of(session: Session, p: SearchPlan, level: Level) -> Page:
     """All rows of a plan (``p.statement`` carries the limit) without per-row Python
     work, for callers that encode column-wise (QIDO-RS pages)."""
-    result = session.connection().execute(p.statement)
-    keys = list(result.keys())
-    rows: list[Sequence[Any]] = list(result.fetchall())
+    keys, rows = page_rows(session.connection(), p)
     tags: list[dict[str, Any]] | None = None
     if p.needs_tags and level is Level.IMAGE:
         i = keys.index("__tags")
