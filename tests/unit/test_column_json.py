@@ -136,3 +136,12 @@ def test_tag_attributes_same_as_the_row_encoder(level: Level, uniform: bool) -> 
         assert got == _by_row_encoder(keys, tuples, returns, level, tags)
         for text in got:
             json.loads(text)
+
+
+def test_escape_check_agrees_with_the_json_encoder() -> None:
+    """The ASCII fast check and JSON escaping agree on every character."""
+    samples = [chr(c) for c in range(0x80)] + ["ü", "山", "\u2028", "\ud800"]
+    for ch in samples:
+        for text in (ch, f"a{ch}b", f"Mü{ch}"):
+            escapes = len(search_json._str(text)) != len(text) + 2
+            assert column_json._needs_no_escape(text) is not escapes, repr(text)
