@@ -1,7 +1,8 @@
 """The one path by which DICOM enters JIP (C-STORE, STOW-RS, import, pipeline outputs).
 
-Order matters for the durability promise: parse and validate, write the bytes durably,
-commit the index rows, and only then report success to the caller.
+Order matters for the durability promise: parse and validate, write the bytes, make
+them durable, commit the index rows, and only then report success to the caller. The
+index rows are prepared while the disk flushes the bytes, but committed only after.
 """
 
 from __future__ import annotations
@@ -60,12 +61,18 @@ class Ingestor:
                 f"dataset SOP Instance UID {parsed.sop_instance_uid} differs from the "
                 f"announced {expect_sop_instance}"
             )
-        key = self.store.put(data)
+        staged = self.store.stage(data)
+        key = staged.key
         now = datetime.now(UTC).replace(tzinfo=None)
         try:
-            outcome: StoreOutcome = self.writer.run(
-                lambda s: record_instance(s, parsed=parsed, key=key, size=len(data), now=now)
-            )
+            try:
+                future = self.writer.submit(
+                    lambda s: record_instance(s, parsed=parsed, key=key, size=len(data), now=now),
+                    barrier=staged.wait_durable,
+                )
+            finally:
+                staged.flush()  # the commit above waits for this
+            outcome: StoreOutcome = future.result(timeout=120)
         except (SQLAlchemyError, TimeoutError) as exc:
             raise StorageError(
                 f"index commit failed for {parsed.sop_instance_uid}: {type(exc).__name__}",

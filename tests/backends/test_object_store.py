@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -88,3 +89,25 @@ def test_s3_unreachable_fails_fast_as_storage_error() -> None:
     with pytest.raises(StorageError):
         S3Store(endpoint=f"127.0.0.1:{free_port()}", access_key="a", secret_key="b", bucket="jip")
     assert time.monotonic() - t0 < 15
+
+
+@pytest.mark.parametrize("anonymous", [True, False], ids=["o_tmpfile", "named_temp"])
+def test_folder_store_write_paths(tmp_path: Path, anonymous: bool) -> None:
+    """Both ways of writing a new object (anonymous file linked into place, or named
+    temp file renamed) store exact bytes, dedupe concurrent puts of the same bytes and
+    leave no temp file behind; staged objects are complete before their flush."""
+    store = FilesystemStore(tmp_path / "objects")
+    assert store._anonymous  # this machine's filesystem has O_TMPFILE: the fast path
+    store._anonymous = anonymous
+    blobs = [os.urandom(50_000) for _ in range(12)]
+    with ThreadPoolExecutor(8) as pool:
+        keys = list(pool.map(store.put, blobs * 3))
+    assert keys == [content_key(b) for b in blobs * 3]
+    assert sorted(store.keys()) == sorted(set(keys))
+    assert all(store.get(k) == b for k, b in zip(keys, blobs, strict=False))
+    staged = store.stage(b"staged bytes")
+    assert store.path(staged.key).read_bytes() == b"staged bytes"
+    staged.flush()
+    staged.wait_durable(1)
+    assert list((tmp_path / "objects" / ".tmp").iterdir()) == []
+    store.close()

@@ -132,6 +132,29 @@ def test_idle_established_association_is_closed(jip: JipProcess) -> None:
     assert seen in ([], [pdus.ABORT]), seen
 
 
+def test_pdu_dribbled_inside_an_association_is_cut_off(jip: JipProcess) -> None:
+    """A byte every half second keeps any per-read timeout alive: the deadline bounds
+    the whole PDU, so the server aborts about one network timeout after it started."""
+    with _connect(jip.dicom_port) as sock:
+        _associate(sock)
+        sock.sendall(struct.pack(">BBI", pdus.P_DATA, 0, 1000))
+        start = time.monotonic()
+        sock.settimeout(0.5)
+        ended = None
+        while ended is None and time.monotonic() - start < GRACE:
+            try:
+                sock.sendall(b"\x00")
+                got = sock.recv(64)
+            except TimeoutError:
+                continue
+            except OSError:
+                got = b""
+            if not got or got[0] == pdus.ABORT:
+                ended = time.monotonic() - start
+    assert ended is not None, f"still open after {GRACE} s of dribbling"
+    assert ended < TIMEOUT + 2.0, ended
+
+
 def test_garbage_after_associate(jip: JipProcess) -> None:
     with _connect(jip.dicom_port) as sock:
         sock.sendall(pdus.associate_rq() + b"\x99" * 500)

@@ -249,6 +249,7 @@ class StorageAssociation:
     def run(self) -> None:
         sock = self.sock
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        ul.use_blocking(sock, self.ae.network_timeout)
         ul.recv_exact(sock, self.plan.rq_length, time.monotonic() + 5)  # consume the RQ
         sock.sendall(self.plan.ac_pdu)
         log.debug(

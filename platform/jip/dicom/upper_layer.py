@@ -24,6 +24,7 @@ ABORT = 0x07
 
 _HEADER = struct.Struct(">BBI")
 _PDV_HEADER = struct.Struct(">IBB")
+_TIMEVAL = struct.Struct("@ll")
 
 # A-ABORT reasons when the service provider (we) aborts (PS3.8 9.3.8)
 REASON_NOT_SPECIFIED = 0x00
@@ -54,7 +55,13 @@ class Pdv:
 
 def recv_exact(sock: socket.socket, n: int, deadline: float | None) -> bytearray:
     """``n`` bytes, or ``PeerClosed``/``TimeoutError``; the deadline bounds the whole
-    read so a peer dribbling bytes cannot hold a thread (slowloris)."""
+    read so a peer dribbling bytes cannot hold a thread (slowloris).
+
+    On a blocking socket (``use_blocking``) one ``recv`` with ``MSG_WAITALL``
+    and the kernel's receive timeout then takes a whole PDU, where a socket with a
+    Python timeout polls before every partial read. Each system call hands the GIL
+    to another thread and must win it back; on a busy receiver that wait, not the
+    copying, was most of a PDU's cost."""
     buf = bytearray(n)
     view = memoryview(buf)
     got = 0
@@ -63,15 +70,37 @@ def recv_exact(sock: socket.socket, n: int, deadline: float | None) -> bytearray
             left = deadline - time.monotonic()
             if left <= 0:
                 raise TimeoutError(f"peer too slow: {got} of {n} bytes in time")
-            sock.settimeout(left)
+            _set_receive_timeout(sock, left)
         try:
-            k = sock.recv_into(view[got:], n - got)
+            k = sock.recv_into(view[got:], n - got, socket.MSG_WAITALL)
         except (ConnectionResetError, BrokenPipeError) as exc:
             raise PeerClosed(str(exc)) from exc
+        except BlockingIOError:  # the receive timeout passed with nothing read
+            continue
         if k == 0:
             raise PeerClosed(f"connection closed after {got} of {n} bytes")
         got += k
     return buf
+
+
+def use_blocking(sock: socket.socket, send_timeout: float | None) -> None:
+    """Put ``sock`` in the blocking mode ``recv_exact`` needs; sends are bounded by
+    the kernel's send timeout instead (``sendall`` then fails with ``TimeoutError``)."""
+    sock.settimeout(None)
+    _set_receive_timeout(sock, None)
+    if send_timeout is not None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, _timeval(send_timeout))
+
+
+def _set_receive_timeout(sock: socket.socket, seconds: float | None) -> None:
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, _timeval(seconds or 0.0))
+
+
+def _timeval(seconds: float) -> bytes:
+    # a timeval of zero means "no timeout": round the last instant up to 1 us
+    whole = int(seconds)
+    micro = max(int((seconds - whole) * 1_000_000), 0 if whole or seconds == 0 else 1)
+    return _TIMEVAL.pack(whole, micro)
 
 
 def read_pdu(

@@ -14,6 +14,7 @@ from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from jip.dicom.parse import ParsedInstance
+from jip.index.driver_sql import DriverStatements
 from jip.index.models import Instance, Patient, Series, Study
 
 # Statements built once: building SQLAlchemy constructs per call cost more than running them.
@@ -37,6 +38,22 @@ _BUMP_STUDY = (
     .values(num_instances=Study.num_instances + 1, updated_at=bindparam("b_now"))
 )
 _INSERT_INSTANCE = insert(Instance)
+_INSTANCE_KEYS = [
+    "sop_instance_uid",
+    "series_uid",
+    "study_uid",
+    "sop_class_uid",
+    "transfer_syntax_uid",
+    "instance_number",
+    "rows",
+    "columns",
+    "number_of_frames",
+    "object_key",
+    "size",
+    "received_at",
+    "tags",
+]
+_HOT = DriverStatements()  # the per-instance statements skip SQLAlchemy's execute path
 
 
 class StoreOutcome(enum.StrEnum):
@@ -51,33 +68,32 @@ def record_instance(
     """Index one stored instance. The rule for a repeated SOP Instance UID: the first
     copy stays; identical bytes are a duplicate, differing bytes a conflict (logged)."""
     conn = session.connection()
-    existing = conn.execute(_FIND_INSTANCE, {"b_sop_instance_uid": parsed.sop_instance_uid}).first()
+    run = _HOT.execute
+    existing = run(conn, _FIND_INSTANCE, {"b_sop_instance_uid": parsed.sop_instance_uid}).fetchone()
     if existing is not None:
         return StoreOutcome.DUPLICATE if existing[0] == key else StoreOutcome.CONFLICT
 
     bump = {"b_series_uid": parsed.series_uid, "b_now": now}
-    if conn.execute(_BUMP_SERIES, bump).rowcount == 0:  # first instance of its series
+    if run(conn, _BUMP_SERIES, bump).rowcount == 0:  # first instance of its series
         _add_series(conn, parsed, now)
-        conn.execute(_BUMP_SERIES, bump)
-    conn.execute(_BUMP_STUDY, {"b_study_uid": parsed.study_uid, "b_now": now})
-    conn.execute(
-        _INSERT_INSTANCE,
-        dict(
-            sop_instance_uid=parsed.sop_instance_uid,
-            series_uid=parsed.series_uid,
-            study_uid=parsed.study_uid,
-            sop_class_uid=parsed.sop_class_uid,
-            transfer_syntax_uid=parsed.transfer_syntax_uid,
-            instance_number=parsed.instance_number,
-            rows=parsed.rows,
-            columns=parsed.columns,
-            number_of_frames=parsed.number_of_frames,
-            object_key=key,
-            size=size,
-            received_at=now,
-            tags=parsed.tags,
-        ),
+        run(conn, _BUMP_SERIES, bump)
+    run(conn, _BUMP_STUDY, {"b_study_uid": parsed.study_uid, "b_now": now})
+    values = (
+        parsed.sop_instance_uid,
+        parsed.series_uid,
+        parsed.study_uid,
+        parsed.sop_class_uid,
+        parsed.transfer_syntax_uid,
+        parsed.instance_number,
+        parsed.rows,
+        parsed.columns,
+        parsed.number_of_frames,
+        key,
+        size,
+        now,
+        parsed.tags,
     )
+    run(conn, _INSERT_INSTANCE, dict(zip(_INSTANCE_KEYS, values, strict=True)), _INSTANCE_KEYS)
     return StoreOutcome.STORED
 
 

@@ -2,7 +2,9 @@
 
 Concurrent associations each wait for their own instance, but share one commit (one
 fsync of the SQLite WAL or one PostgreSQL transaction) with whatever else arrived
-meanwhile, so durability costs once per batch, not once per instance.
+meanwhile, so durability costs once per batch, not once per instance. A job may carry a
+barrier (its object's flush): the batch runs its statements at once but commits only
+after every barrier has passed, so the index work overlaps the disk's.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from sqlalchemy.orm import Session, sessionmaker
 log = logging.getLogger(__name__)
 
 Job = Callable[[Session], Any]
+Barrier = Callable[[], None]
+Item = tuple[Job, "Future[Any]", Barrier | None]
 _MAX_BATCH = 256
 
 
@@ -27,14 +31,15 @@ class IndexWriter:
 
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self._sessions = sessions
-        self._queue: queue.Queue[tuple[Job, Future[Any]] | None] = queue.Queue()
+        self._queue: queue.Queue[Item | None] = queue.Queue()
         self._thread = threading.Thread(target=self._loop, name="jip-index-writer", daemon=True)
         self._thread.start()
 
-    def submit(self, job: Job) -> Future[Any]:
-        """Run ``job(session)`` in the writer; the future resolves after the commit."""
+    def submit(self, job: Job, barrier: Barrier | None = None) -> Future[Any]:
+        """Run ``job(session)`` in the writer; the future resolves after the commit,
+        which waits for ``barrier()`` to return (if it raises, the job fails with it)."""
         fut: Future[Any] = Future()
-        self._queue.put((job, fut))
+        self._queue.put((job, fut, barrier))
         return fut
 
     def run(self, job: Job, timeout: float | None = 120) -> Any:
@@ -73,13 +78,16 @@ class IndexWriter:
             if stop:
                 return
 
-    def _commit(self, batch: list[tuple[Job, Future[Any]]]) -> None:
+    def _commit(self, batch: list[Item]) -> None:
         """One transaction for the batch; if any job fails, redo each job alone."""
         results: list[Any] = []
         session = self._session
         try:
-            for job, _ in batch:
+            for job, _, _ in batch:
                 results.append(job(session))
+            for _, _, barrier in batch:
+                if barrier is not None:
+                    barrier()
             session.commit()
             session.expunge_all()
         except Exception:
@@ -88,10 +96,10 @@ class IndexWriter:
                 self._commit_one(*batch[0])
                 return
             log.warning("batch of %d failed; committing jobs one by one", len(batch))
-            for job, fut in batch:
-                self._commit_one(job, fut)
+            for item in batch:
+                self._commit_one(*item)
             return
-        for (_, fut), result in zip(batch, results, strict=True):
+        for (_, fut, _), result in zip(batch, results, strict=True):
             fut.set_result(result)
 
     def _reset(self) -> None:
@@ -104,10 +112,12 @@ class IndexWriter:
             self._session = self._sessions()
         self._session.expunge_all()
 
-    def _commit_one(self, job: Job, fut: Future[Any]) -> None:
+    def _commit_one(self, job: Job, fut: Future[Any], barrier: Barrier | None) -> None:
         session = self._session
         try:
             result = job(session)
+            if barrier is not None:
+                barrier()
             session.commit()
         except BaseException as exc:
             self._reset()

@@ -1,32 +1,41 @@
 """A folder as object store: the embedded default, durable with fsync.
 
-Durability in one round: the bytes go to a temp file, are renamed into place, and then
-the file and every directory whose entries changed are fsynced. The file's fsync
+Durability in one round: the bytes go to an anonymous file (``O_TMPFILE``) in the
+object's folder, are linked into place under their name, and then the file and every
+directory whose entries changed are fsynced. (An anonymous file needs no temp name and
+no rename, and vanishes by itself if the process dies first; concurrent associations
+creating temp files in one shared folder queued on that folder's lock. Where the
+filesystem has no ``O_TMPFILE`` a named temp file and a rename do the same.) The file's fsync
 commits the filesystem journal transaction that also holds the rename and the new
 directory entries, so the directory fsyncs after it find nothing left to write: a put
-costs one flush, not a chain of four. (Running them concurrently in a thread pool saved
-no flush and cost the GIL hand-offs of a pool per object.) ``put`` returns only after
-all of them. A crash before that can leave a torn file under its final name, but
-nothing was acknowledged for it: a later ``put`` of the same key checks the stored
-bytes against the key and rewrites a torn copy.
+costs one flush, not a chain of four. ``stage`` splits that round in two: the object is
+complete under its name when it returns (the disk already writing it back), durable once
+``Staged.flush`` returns, so ingest can index it meanwhile. A crash before that can
+leave a torn file under its final name, but nothing was acknowledged or indexed for it:
+a later ``put`` of the same key checks the stored bytes against the key and rewrites a
+torn copy.
 
-Temp files carry the writer's pid; on start-up those of dead processes (half-written
-when a process died) are removed.
+Named temp files carry the writer's pid; on start-up those of dead processes
+(half-written when a process died) are removed.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
+import functools
 import hashlib
 import logging
 import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from jip.errors import NotFoundError, StorageError
 from jip.processes import pid_alive
-from jip.store.base import ObjectStore, check_key, content_key
+from jip.store.base import ObjectStore, Staged, check_key, content_key
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +48,9 @@ class FilesystemStore(ObjectStore):
         self.root.mkdir(parents=True, exist_ok=True)
         self._tmp = self.root / ".tmp"
         self._tmp.mkdir(exist_ok=True)
+        self._ready: set[Path] = set()  # leaf folders known to exist
+        self._root_fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY)
+        self._anonymous = _links_anonymous_files(self.root, self._root_fd)
         self.removed_temp_files = remove_stale_temp_files(self._tmp)
 
     def path(self, key: str) -> Path:
@@ -46,35 +58,81 @@ class FilesystemStore(ObjectStore):
         return self.root / key[:2] / key[2:4] / key
 
     def put(self, data: bytes) -> str:
+        staged = self.stage(data)
+        staged.flush()
+        return staged.key
+
+    def stage(self, data: bytes) -> Staged:
         key = content_key(data)
         dest = self.path(key)
         try:
             if dest.exists():
                 if _holds(dest, key):
-                    return key
+                    # stored before, perhaps by a put still flushing it
+                    return Staged(key, functools.partial(_fsync_file, dest))
                 log.warning("object %s was torn (crash before it was acknowledged): rewriting", key)
-            self._write(dest, data)
+            return Staged(key, self._write(dest, data))
         except OSError as exc:
             raise StorageError(f"cannot write object {key}: {exc}", key=key) from exc
-        return key
 
-    def _write(self, dest: Path, data: bytes) -> None:
-        changed_dirs = _make_dirs(self.root, dest.parent)
+    def _write(self, dest: Path, data: bytes) -> functools.partial[None]:
+        """Put the bytes in place (not yet durable); returns what makes them durable."""
+        changed_dirs = self._leaf_dir(dest.parent)
+        if self._anonymous and not dest.exists():
+            return self._link_new(dest, data, changed_dirs)
         fd, tmp = tempfile.mkstemp(dir=self._tmp, prefix=f"{os.getpid()}-")
         try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
+            _write_all(fd, data)
+            _start_writeback(fd)
             os.replace(tmp, dest)
-            os.fsync(fd)
-            for d in changed_dirs:
-                _fsync_dir(d)
         except BaseException:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
-            raise
-        finally:
             os.close(fd)
+            raise
+        return functools.partial(_make_durable, fd, changed_dirs)
+
+    def _link_new(self, dest: Path, data: bytes, dirs: list[Path]) -> functools.partial[None]:
+        fd = os.open(dest.parent, os.O_TMPFILE | os.O_WRONLY | os.O_CLOEXEC, 0o644)
+        try:
+            _write_all(fd, data)
+            _start_writeback(fd)
+            try:
+                _link_fd(fd, dest, self._root_fd)
+            except FileExistsError:
+                # the same bytes, linked by a concurrent put a moment ago (complete:
+                # a file is linked only once written); make that copy durable too
+                os.close(fd)
+                return functools.partial(_make_path_durable, dest, dirs)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+            raise
+        return functools.partial(_make_durable, fd, dirs)
+
+    def _leaf_dir(self, leaf: Path) -> list[Path]:
+        """Create ``leaf`` (two levels under the root) if needed; returns the
+        directories whose entries must be fsynced for a new object in it to survive a
+        power loss: the leaf, and the parent of each folder created now. A leaf this
+        process finds already there is fsynced with its parents once (its creator may
+        still be flushing them); after that only the leaf."""
+        if leaf in self._ready:
+            return [leaf]
+        changed = [leaf]
+        for d in (leaf.parent, leaf):
+            try:
+                d.mkdir()
+            except FileExistsError:
+                continue
+            changed.append(d.parent)
+        if len(changed) == 1:
+            changed += [leaf.parent, self.root]
+        self._ready.add(leaf)
+        return list(dict.fromkeys(changed))
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            os.close(self._root_fd)
 
     def get(self, key: str) -> bytes:
         try:
@@ -93,19 +151,6 @@ class FilesystemStore(ObjectStore):
         for p in self.root.glob("??/??/*"):
             if p.is_file():
                 yield p.name
-
-
-def _make_dirs(root: Path, leaf: Path) -> list[Path]:
-    """Create ``leaf`` (two levels under ``root``) and return every directory whose
-    entries must be fsynced for the object to survive a power loss."""
-    changed = [leaf]
-    for d in (leaf.parent, leaf):
-        try:
-            d.mkdir()
-        except FileExistsError:
-            continue
-        changed.append(d.parent)
-    return list(dict.fromkeys(changed))
 
 
 def _holds(path: Path, key: str) -> bool:
@@ -130,6 +175,82 @@ def remove_stale_temp_files(tmp: Path) -> int:
     if removed:
         log.warning("removed %d half-written temp files from %s", removed, tmp)
     return removed
+
+
+def _make_durable(fd: int, dirs: list[Path]) -> None:
+    try:
+        os.fsync(fd)
+        for d in dirs:
+            _fsync_dir(d)
+    finally:
+        os.close(fd)
+
+
+def _fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _make_path_durable(path: Path, dirs: list[Path]) -> None:
+    _make_durable(os.open(path, os.O_RDONLY), dirs)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _link_fd(fd: int, dest: Path, root_fd: int) -> None:
+    """Give the anonymous file ``fd`` the name ``dest``: linkat(2) with
+    AT_SYMLINK_FOLLOW on its /proc entry. (Python calls linkat, rather than link, which
+    would link the /proc symlink itself, only when a directory fd is passed; the
+    absolute source path ignores it.)"""
+    os.link(f"/proc/self/fd/{fd}", dest, src_dir_fd=root_fd, follow_symlinks=True)
+
+
+def _links_anonymous_files(root: Path, root_fd: int) -> bool:
+    """True if ``root``'s filesystem creates ``O_TMPFILE`` files and /proc can link
+    them (Linux 3.11+, ext4/xfs/btrfs/tmpfs); probed once with a real file."""
+    probe = root / ".tmp" / f"{os.getpid()}-probe"
+    try:
+        fd = os.open(root, os.O_TMPFILE | os.O_WRONLY | os.O_CLOEXEC, 0o644)
+    except (AttributeError, OSError):
+        return False
+    try:
+        _link_fd(fd, probe, root_fd)
+        probe.unlink()
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+
+
+def _load_sync_file_range() -> Any:
+    name = ctypes.util.find_library("c")
+    try:
+        func = ctypes.CDLL(name, use_errno=True).sync_file_range
+    except (OSError, AttributeError, TypeError):
+        return None  # not Linux: the fsync does all the writing
+    func.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint]
+    func.restype = ctypes.c_int
+    return func
+
+
+_SYNC_FILE_RANGE = _load_sync_file_range()
+_SYNC_FILE_RANGE_WRITE = 2
+
+
+def _start_writeback(fd: int) -> None:
+    """Let the disk start writing the file now (asynchronously), so the later fsync
+    mostly finds it written: the flush overlaps the index work instead of following it.
+    Only a hint; errors surface at the fsync."""
+    if _SYNC_FILE_RANGE is not None:
+        _SYNC_FILE_RANGE(fd, 0, 0, _SYNC_FILE_RANGE_WRITE)
 
 
 def _fsync_dir(path: Path) -> None:
