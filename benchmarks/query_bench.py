@@ -16,6 +16,7 @@ and reused by the next run (migrations are applied to it on start):
     .venv/bin/python benchmarks/query_bench.py                 # 1,000,000 instances
     .venv/bin/python benchmarks/query_bench.py --instances 100000 --queries 50
     .venv/bin/python benchmarks/query_bench.py --rebuild       # build the index anew
+    .venv/bin/python benchmarks/query_bench.py --only bulk,health --queries 100
 """
 
 from __future__ import annotations
@@ -449,6 +450,11 @@ def main() -> int:
     ap.add_argument("--no-cache", action="store_true", help="build in a temp folder, remove it")
     ap.add_argument("--reuse", action="store_true", help=argparse.SUPPRESS)  # now the default
     ap.add_argument("--json", type=Path, default=None, help="write figures as JSON")
+    ap.add_argument(
+        "--only",
+        default="",
+        help="comma-separated words: run only the kinds whose name contains one (e.g. bulk)",
+    )
     args = ap.parse_args()
     studies = args.studies or max(1, args.instances // 100)
     tmp = Path(tempfile.mkdtemp(prefix="jip-query-bench-")) if args.no_cache else None
@@ -467,9 +473,11 @@ def main() -> int:
         )
         jip = start_jip(data_dir)
         try:
-            results, machine = measure(
-                jip.url, query_mix(facts, random.Random(11)), args.queries, jip.proc.pid
-            )
+            mix = query_mix(facts, random.Random(11))
+            words = [w.strip().lower() for w in args.only.split(",") if w.strip()]
+            if words:
+                mix = {k: v for k, v in mix.items() if any(w in k.lower() for w in words)}
+            results, machine = measure(jip.url, mix, args.queries, jip.proc.pid)
         finally:
             jip.stop()
     finally:
@@ -507,6 +515,7 @@ def report(results: dict[str, dict[str, float]], machine: dict[str, float], n: i
     if BULK in results:
         bulk = results[BULK]["p95_ms"] / TARGET_P95_MS
         print(f"bulk (1000 rows, ~1 MB): p95/target {bulk:.2f}x")
+
 
 if __name__ == "__main__":
     raise SystemExit(main())

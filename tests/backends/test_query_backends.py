@@ -51,3 +51,14 @@ def test_series_search_on_both_backends(combo_runtime: Runtime) -> None:
     (one,) = _search(combo_runtime, Level.SERIES, BodyPartExamined="CHEST", PatientID="Q1",
                      StudyDate="20240102")  # fmt: skip
     assert (one.BodyPartExamined, one.PatientID) == ("CHEST", "Q1")
+
+    # asked again, a search runs the SQL text recorded the first time (index.prepared):
+    # same answer, and what was stored meanwhile is in it
+    again = [s.SeriesInstanceUID for s in _search(combo_runtime, Level.SERIES, PatientName="doe*")]
+    assert again == whole
+    spec = SeriesSpec(slices=1, size=8, patient_id="Q9", patient_name="Doe^New",
+                      study_date="20240201")  # fmt: skip
+    (new,) = make_series(spec)
+    combo_runtime.ingestor.ingest(dataset_bytes(new))
+    latest = [s.SeriesInstanceUID for s in _search(combo_runtime, Level.SERIES, PatientName="doe*")]
+    assert latest == [new.SeriesInstanceUID, *whole]

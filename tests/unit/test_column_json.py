@@ -13,19 +13,20 @@ from jip.dicomweb.qido_params import defaults
 from jip.index.attributes import Level
 
 BASE = "http://127.0.0.1:8080/dicomweb"
+BASES = [BASE, 'http://h/a%20b"c\\d/dicomweb', "http://[::1]:8080/dicomweb"]
 
 # (label, candidate values): plain, empty, multi-valued, odd and non-ASCII text
 VALUES: dict[str, list[Any]] = {
     "Modality": ["CT", "MR", "", None, "OT\\SR"],
-    "SeriesDescription": ["Chest CT 5", 'quote " and \\ slash', "Ünïcødé", "", "\x01ctl"],
+    "SeriesDescription": ["Chest CT 5", 'quote " and \\ slash', "Ünïcødé", "", "\x01ctl", 'q"t'],
     "SeriesNumber": [1, 12, None, 0, -3],
     "NumberOfSeriesRelatedInstances": [5, 0, 110],
     "StudyDate": ["20240101", "", None],
     "StudyTime": ["101500", "101500.123", ""],
     "AccessionNumber": ["ACC1", "", None],
-    "ModalitiesInStudy": ["CT\\MR", "CT", "", None, "CT\\\\MR"],
+    "ModalitiesInStudy": ["CT\\MR", "CT", "", None, "CT\\\\MR", "\\CT", "CT\\", "\\", 'C"T\\MR'],
     "ReferringPhysicianName": ["Doctor^Ref", "Yamada^Tarou=山田^太郎=やまだ^たろう", "", "A\\B"],
-    "PatientName": ["Mueller^Anna", "", None, "Smith^J=", "O'Neil^Ann"],
+    "PatientName": ["Mueller^Anna", "", None, "Smith^J=", "O'Neil^Ann", "Tab\tName", "100%^s"],
     "PatientID": ["PAT1", "P\\2", ""],
     "PatientBirthDate": ["19700101", ""],
     "PatientSex": ["M", "F", "O", ""],
@@ -35,24 +36,24 @@ VALUES: dict[str, list[Any]] = {
     "NumberOfStudyRelatedInstances": [5, 1000],
     "SliceThickness": [1.0, 0.625, None, 2.0],
 }
-UIDS = ["1.2.3", "1.2.826.0.1.3680043.9.7433.5922", "1.2.3.4.5.6"]
+UNIQUE = ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID")
+UIDS = ["1.2.3", "1.2.826.0.1.3680043.9.7433.5922", "1.2.3.4.5.6", '1.2"3']
 
 
 def _rows(level: Level, returns: list[str], n: int, rng: random.Random, uniform: bool):
+    """Uniform: each column draws from one or two of its candidates (so columns that are
+    all plain, all needing escapes, all empty... each occur); else from all of them."""
     keys = ["__key", *[k for k in returns if k in VALUES]]
     keys += ["__StudyInstanceUID", "__SeriesInstanceUID"]
     if level is Level.IMAGE:
         keys.append("__SOPInstanceUID")
+    candidates = {
+        k: rng.sample(VALUES.get(k, UIDS), rng.randint(1, 2)) if uniform else VALUES.get(k, UIDS)
+        for k in keys
+    }
     tuples = []
     for _ in range(n):
-        row: list[Any] = []
-        for k in keys:
-            if k.startswith("__"):
-                row.append(rng.choice(UIDS))
-            else:
-                choices = VALUES[k][:1] if uniform else VALUES[k]
-                row.append(rng.choice(choices))
-        tuples.append(tuple(row))
+        tuples.append(tuple(rng.choice(candidates[k]) for k in keys))
     return keys, tuples
 
 
@@ -74,12 +75,13 @@ def _tags(n: int, rng: random.Random, uniform: bool) -> list[dict[str, Any]]:
     return out
 
 
-def _by_row_encoder(keys, tuples, returns, level, tags=None) -> list[str]:
+def _by_row_encoder(keys, tuples, returns, level, tags=None, base=BASE, aliases=None):
     """What QIDO-RS answered before: dict rows as ``search.rows_of`` makes them."""
     encoder = search_json.RowEncoder(returns)
     out = []
     for n, t in enumerate(tuples):
         row: dict[str, Any] = dict(zip(keys, t, strict=True))
+        row.update((a, row[k]) for a, k in (aliases or {}).items())
         for kw in returns:
             if kw not in row and kw not in ("RetrieveURL", "InstanceAvailability"):
                 row[kw] = (tags[n] if tags else {}).get(kw)
@@ -90,7 +92,7 @@ def _by_row_encoder(keys, tuples, returns, level, tags=None) -> list[str]:
             row["ModalitiesInStudy"] = [
                 m for m in (row["ModalitiesInStudy"] or "").split("\\") if m
             ]
-        out.append(qido._encode(encoder, row, level, BASE, all_tags=False))
+        out.append(qido._encode(encoder, row, level, base, all_tags=False))
     return out
 
 
@@ -99,12 +101,15 @@ def _by_row_encoder(keys, tuples, returns, level, tags=None) -> list[str]:
 def test_same_text_as_the_row_encoder(level: Level, uniform: bool) -> None:
     rng = random.Random(level * 10 + uniform)
     returns = defaults(level, {}) + ["SliceThickness", "RetrieveAETitle", "SOPClassUID"]
-    for _ in range(20):
+    for n in range(80):
+        base = BASES[n % len(BASES)]
         keys, tuples = _rows(level, returns, rng.randint(1, 40), rng, uniform)
-        got = column_json.encode_rows(keys, tuples, returns, level, BASE)
-        want = _by_row_encoder(keys, tuples, returns, level)
+        # UIDs selected once, answered under their keyword too (search.plan's aliases)
+        aliases = {k: f"__{k}" for k in UNIQUE if f"__{k}" in keys} if n % 2 else None
+        got = column_json.encode_rows(keys, tuples, returns, level, base, aliases=aliases)
+        want = _by_row_encoder(keys, tuples, returns, level, base=base, aliases=aliases)
         assert got == want
-        array = column_json.encode_array(keys, tuples, returns, level, BASE)
+        array = column_json.encode_array(keys, tuples, returns, level, base, aliases=aliases)
         assert array == "[" + ",".join(want) + "]"
         for text in got:
             json.loads(text)  # valid JSON
@@ -124,10 +129,19 @@ def test_edge_cases() -> None:
 def test_tag_attributes_same_as_the_row_encoder(level: Level, uniform: bool) -> None:
     rng = random.Random(7 + level + uniform)
     returns = defaults(level, {}) + list(TAGS)
-    for _ in range(20):
+    for _ in range(100):
         keys, tuples = _rows(level, returns, rng.randint(1, 30), rng, uniform)
         tags = _tags(len(tuples), rng, uniform)
         got = column_json.encode_rows(keys, tuples, returns, level, BASE, tags=tags)
         assert got == _by_row_encoder(keys, tuples, returns, level, tags)
         for text in got:
             json.loads(text)
+
+
+def test_escape_check_agrees_with_the_json_encoder() -> None:
+    """The ASCII fast check and JSON escaping agree on every character."""
+    samples = [chr(c) for c in range(0x80)] + ["ü", "山", "\u2028", "\ud800"]
+    for ch in samples:
+        for text in (ch, f"a{ch}b", f"Mü{ch}"):
+            escapes = len(search_json._str(text)) != len(text) + 2
+            assert column_json._needs_no_escape(text) is not escapes, repr(text)

@@ -81,6 +81,9 @@ def up(
         stop.set()
 
     signal.signal(signal.SIGTERM, _term)
+    from jip.gc_tuning import freeze_startup_heap
+
+    freeze_startup_heap()  # no full collection walks the start-up objects again
     try:
         server.run()
     finally:

@@ -18,7 +18,7 @@ from jip.dicomweb import column_json, search_json
 from jip.dicomweb.qido_params import QidoQuery, parse_query
 from jip.errors import NotAcceptableError
 from jip.index.attributes import Level
-from jip.index.search import page_of, plan, rows_of
+from jip.index.search import cached_plan, page_of, plan, rows_of
 from jip.runtime import Runtime
 
 router = APIRouter()
@@ -50,7 +50,10 @@ def _answer_in(
     session: Session, query: QidoQuery, level: Level, base: str, max_results: int
 ) -> Response:
     request = query.request
-    p = plan(request, dialect=session.get_bind().dialect.name)
+    dialect = session.get_bind().dialect.name
+    # pages: the same request reuses its plan and SQL (jip.index.prepared)
+    make = plan if request.all_tags else cached_plan
+    p = make(request, dialect=dialect)
     warnings = list(query.warnings)
     if p.unsupported:
         warnings.append(
@@ -76,7 +79,9 @@ def _answer_in(
         rows = page.rows[:wanted]
         tags = page.tags[:wanted] if page.tags is not None else None
         count = len(rows)
-        text = column_json.encode_array(page.keys, rows, p.returns, level, base, tags=tags)
+        text = column_json.encode_array(
+            page.keys, rows, p.returns, level, base, tags=tags, aliases=page.aliases
+        )
     if more and (query.client_limit is None or query.client_limit > max_results):
         warnings.append("There are additional results that can be requested")
     headers = {"Warning": ", ".join(f'299 jip: "{w}"' for w in warnings)} if warnings else {}
