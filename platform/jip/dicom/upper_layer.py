@@ -57,25 +57,22 @@ def recv_exact(sock: socket.socket, n: int, deadline: float | None) -> bytearray
     """``n`` bytes, or ``PeerClosed``/``TimeoutError``; the deadline bounds the whole
     read so a peer dribbling bytes cannot hold a thread (slowloris).
 
-    On a blocking socket (``use_blocking``) one ``recv`` with ``MSG_WAITALL``
-    and the kernel's receive timeout then takes a whole PDU, where a socket with a
-    Python timeout polls before every partial read. Each system call hands the GIL
-    to another thread and must win it back; on a busy receiver that wait, not the
-    copying, was most of a PDU's cost."""
+    On a blocking socket (``use_blocking``) one ``recv`` with ``MSG_WAITALL`` takes the
+    whole PDU, each call bounded by the kernel's receive timeout and the deadline
+    checked between calls; a socket with a Python timeout polls before every partial
+    read. Each system call hands the GIL to another thread and must win it back: on a
+    busy receiver that wait, not the copying, was most of a PDU's cost."""
     buf = bytearray(n)
     view = memoryview(buf)
     got = 0
     while got < n:
-        if deadline is not None:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise TimeoutError(f"peer too slow: {got} of {n} bytes in time")
-            _set_receive_timeout(sock, left)
+        if deadline is not None and time.monotonic() >= deadline:
+            raise TimeoutError(f"peer too slow: {got} of {n} bytes in time")
         try:
             k = sock.recv_into(view[got:], n - got, socket.MSG_WAITALL)
         except (ConnectionResetError, BrokenPipeError) as exc:
             raise PeerClosed(str(exc)) from exc
-        except BlockingIOError:  # the receive timeout passed with nothing read
+        except (BlockingIOError, TimeoutError):  # a call's timeout passed, nothing read
             continue
         if k == 0:
             raise PeerClosed(f"connection closed after {got} of {n} bytes")
@@ -83,17 +80,13 @@ def recv_exact(sock: socket.socket, n: int, deadline: float | None) -> bytearray
     return buf
 
 
-def use_blocking(sock: socket.socket, send_timeout: float | None) -> None:
-    """Put ``sock`` in the blocking mode ``recv_exact`` needs; sends are bounded by
-    the kernel's send timeout instead (``sendall`` then fails with ``TimeoutError``)."""
+def use_blocking(sock: socket.socket, timeout: float | None) -> None:
+    """Put ``sock`` in the blocking mode ``recv_exact`` is fastest with: every receive
+    and send call is bounded by ``timeout`` in the kernel (``None``: unbounded)."""
     sock.settimeout(None)
-    _set_receive_timeout(sock, None)
-    if send_timeout is not None:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, _timeval(send_timeout))
-
-
-def _set_receive_timeout(sock: socket.socket, seconds: float | None) -> None:
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, _timeval(seconds or 0.0))
+    value = _timeval(timeout or 0.0)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, value)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, value)
 
 
 def _timeval(seconds: float) -> bytes:
@@ -106,18 +99,17 @@ def _timeval(seconds: float) -> bytes:
 def read_pdu(
     sock: socket.socket, *, max_length: int, idle_timeout: float | None, read_timeout: float | None
 ) -> tuple[int, bytearray]:
-    """The next PDU as (type, body). Waits up to ``idle_timeout`` for it to start, then
-    up to ``read_timeout`` for the rest; refuses bodies longer than ``max_length``."""
+    """The next PDU as (type, body). Waits up to ``idle_timeout`` for its header, then
+    up to ``read_timeout`` for its body; refuses bodies longer than ``max_length``."""
     start_deadline = None if idle_timeout is None else time.monotonic() + idle_timeout
-    first = recv_exact(sock, 1, start_deadline)
-    deadline = None if read_timeout is None else time.monotonic() + read_timeout
-    rest = recv_exact(sock, _HEADER.size - 1, deadline)
-    kind, _, length = _HEADER.unpack(bytes(first + rest))
+    header = recv_exact(sock, _HEADER.size, start_deadline)
+    kind, _, length = _HEADER.unpack(header)
     if length > max_length:
         raise ProtocolError(
             f"peer announced a PDU of {length} bytes (limit {max_length})",
             REASON_INVALID_PARAMETER,
         )
+    deadline = None if read_timeout is None else time.monotonic() + read_timeout
     return kind, recv_exact(sock, length, deadline)
 
 
