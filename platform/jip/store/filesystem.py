@@ -66,20 +66,43 @@ class FilesystemStore(ObjectStore):
         key = content_key(data)
         dest = self.path(key)
         try:
-            if dest.exists():
-                if _holds(dest, key):
-                    # stored before, perhaps by a put still flushing it
-                    return Staged(key, functools.partial(_fsync_file, dest))
-                log.warning("object %s was torn (crash before it was acknowledged): rewriting", key)
-            return Staged(key, self._write(dest, data))
+            dirs = self._leaf_dir(dest.parent)
+            if self._anonymous:
+                linked = self._link_new(dest, data, dirs)
+                if linked is not None:
+                    return Staged(key, linked)
+            elif not dest.exists():
+                return Staged(key, self._write_named(dest, data, dirs))
+            if _holds(dest, key):
+                # stored before, or a moment ago by a concurrent put still flushing it
+                # (a file gets its name only once written): make that copy durable
+                return Staged(key, functools.partial(_make_path_durable, dest, dirs))
+            log.warning("object %s was torn (crash before it was acknowledged): rewriting", key)
+            return Staged(key, self._write_named(dest, data, dirs))
         except OSError as exc:
             raise StorageError(f"cannot write object {key}: {exc}", key=key) from exc
 
-    def _write(self, dest: Path, data: bytes) -> functools.partial[None]:
-        """Put the bytes in place (not yet durable); returns what makes them durable."""
-        changed_dirs = self._leaf_dir(dest.parent)
-        if self._anonymous and not dest.exists():
-            return self._link_new(dest, data, changed_dirs)
+    def _link_new(
+        self, dest: Path, data: bytes, dirs: list[Path]
+    ) -> functools.partial[None] | None:
+        """Write an anonymous file and link it in as ``dest``; ``None`` if that name
+        exists already (nothing written then). Returns what makes it durable."""
+        fd = os.open(dest.parent, os.O_TMPFILE | os.O_WRONLY | os.O_CLOEXEC, 0o644)
+        try:
+            _write_all(fd, data)
+            _start_writeback(fd)
+            _link_fd(fd, dest, self._root_fd)
+        except FileExistsError:
+            os.close(fd)
+            return None
+        except BaseException:
+            os.close(fd)
+            raise
+        return functools.partial(_make_durable, fd, dirs)
+
+    def _write_named(self, dest: Path, data: bytes, dirs: list[Path]) -> functools.partial[None]:
+        """Write a named temp file and rename it over ``dest`` (which may hold a torn
+        copy); returns what makes it durable."""
         fd, tmp = tempfile.mkstemp(dir=self._tmp, prefix=f"{os.getpid()}-")
         try:
             _write_all(fd, data)
@@ -89,24 +112,6 @@ class FilesystemStore(ObjectStore):
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
             os.close(fd)
-            raise
-        return functools.partial(_make_durable, fd, changed_dirs)
-
-    def _link_new(self, dest: Path, data: bytes, dirs: list[Path]) -> functools.partial[None]:
-        fd = os.open(dest.parent, os.O_TMPFILE | os.O_WRONLY | os.O_CLOEXEC, 0o644)
-        try:
-            _write_all(fd, data)
-            _start_writeback(fd)
-            try:
-                _link_fd(fd, dest, self._root_fd)
-            except FileExistsError:
-                # the same bytes, linked by a concurrent put a moment ago (complete:
-                # a file is linked only once written); make that copy durable too
-                os.close(fd)
-                return functools.partial(_make_path_durable, dest, dirs)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.close(fd)
             raise
         return functools.partial(_make_durable, fd, dirs)
 
@@ -182,14 +187,6 @@ def _make_durable(fd: int, dirs: list[Path]) -> None:
         os.fsync(fd)
         for d in dirs:
             _fsync_dir(d)
-    finally:
-        os.close(fd)
-
-
-def _fsync_file(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
     finally:
         os.close(fd)
 
