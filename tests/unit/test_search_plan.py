@@ -36,30 +36,7 @@ def test_rows_and_pages_answer_every_name() -> None:
     engine = create_engine("sqlite://")
     Base.metadata.create_all(engine)
     with Session(engine) as session:
-        session.add(Patient(id=1, patient_id="P1", patient_name="A^B", birth_date="", sex="F"))
-        session.add(
-            Study(
-                study_uid="1.2",
-                patient_pk=1,
-                study_date="20240101",
-                modalities="CT",
-                num_series=1,
-                num_instances=3,
-                updated_at=_now(),
-            )
-        )
-        session.add(
-            Series(
-                series_uid="1.2.3",
-                study_uid="1.2",
-                modality="CT",
-                study_date="20240101",
-                num_instances=3,
-                first_received=_now(),
-                last_received=_now(),
-            )
-        )
-        session.flush()
+        _seed(session)
         request = SearchRequest(Level.SERIES, returns=defaults(Level.SERIES, {}), limit=10)
         p = plan(request, dialect="sqlite")
         (row,) = list(rows_of(session, p, Level.SERIES))
@@ -79,10 +56,7 @@ def test_a_plan_asked_again_runs_its_recorded_sql_on_current_data() -> None:
     engine = create_engine("sqlite://")
     Base.metadata.create_all(engine)
     with Session(engine) as session:
-        session.add(Patient(id=1, patient_id="P1", patient_name="A^B", birth_date="", sex="F"))
-        session.add(_study("1.2"))
-        session.add(_series("1.2.3", "1.2"))
-        session.flush()
+        _seed(session)
         request = SearchRequest(
             Level.SERIES, {"Modality": "CT"}, defaults(Level.SERIES, {}), limit=10
         )
@@ -122,6 +96,14 @@ def _study(uid: str) -> Study:
         num_instances=3,
         updated_at=_now(),
     )
+
+
+def _seed(session: Session) -> None:
+    """One patient, study 1.2 and its series 1.2.3."""
+    session.add(Patient(id=1, patient_id="P1", patient_name="A^B", birth_date="", sex="F"))
+    session.add(_study("1.2"))
+    session.add(_series("1.2.3", "1.2"))
+    session.flush()
 
 
 def _series(uid: str, study: str) -> Series:

@@ -5,10 +5,10 @@ object's folder, are linked into place under their name, and then the file and e
 directory whose entries changed are fsynced. (An anonymous file needs no temp name and
 no rename, and vanishes by itself if the process dies first; concurrent associations
 creating temp files in one shared folder queued on that folder's lock. Where the
-filesystem has no ``O_TMPFILE`` a named temp file and a rename do the same.) The file's fsync
-commits the filesystem journal transaction that also holds the rename and the new
-directory entries, so the directory fsyncs after it find nothing left to write: a put
-costs one flush, not a chain of four. ``stage`` splits that round in two: the object is
+filesystem has no ``O_TMPFILE`` a named temp file and a rename do the same.) The
+file's fsync commits the filesystem journal transaction that also holds the link and
+the new directory entries, so the directory fsyncs after it find nothing left to write:
+a put costs one flush, not a chain of four. ``stage`` splits that round in two: the object is
 complete under its name when it returns (the disk already writing it back), durable once
 ``Staged.flush`` returns, so ingest can index it meanwhile. A crash before that can
 leave a torn file under its final name, but nothing was acknowledged or indexed for it:
