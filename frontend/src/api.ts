@@ -132,7 +132,9 @@ export class ApiError extends Error {
   }
 }
 
-async function request<T>(path: string, init?: RequestInit): Promise<T> {
+/** ``fetch`` whose failures (no connection, an error status) are ``ApiError``s
+ * carrying the server's own message; an abort is passed on as it is. */
+export async function fetchOk(path: string, init?: RequestInit): Promise<Response> {
   let resp: Response;
   try {
     resp = await fetch(path, init);
@@ -140,18 +142,21 @@ async function request<T>(path: string, init?: RequestInit): Promise<T> {
     if ((e as Error).name === "AbortError") throw e;
     throw new ApiError(`The server cannot be reached (${(e as Error).message})`, 0);
   }
-  if (!resp.ok) {
-    let detail = `${resp.status} ${resp.statusText}`;
-    try {
-      const body = await resp.json();
-      if (typeof body.detail === "string") detail = body.detail;
-      else if (Array.isArray(body.detail))
-        detail = body.detail.map((d: { msg: string }) => d.msg).join("; ");
-    } catch {
-      /* not JSON: keep the status line */
-    }
-    throw new ApiError(detail, resp.status);
+  if (resp.ok) return resp;
+  let detail = `${resp.status} ${resp.statusText}`;
+  try {
+    const body = await resp.json();
+    if (typeof body.detail === "string") detail = body.detail;
+    else if (Array.isArray(body.detail))
+      detail = body.detail.map((d: { msg: string }) => d.msg).join("; ");
+  } catch {
+    /* not JSON: keep the status line */
   }
+  throw new ApiError(detail, resp.status);
+}
+
+async function request<T>(path: string, init?: RequestInit): Promise<T> {
+  const resp = await fetchOk(path, init);
   if (resp.status === 204) return undefined as T;
   return (await resp.json()) as T;
 }

@@ -1,7 +1,7 @@
 // DICOM SEG overlays: which SEGs segment a series (GET /api/v1/series/{uid}/segmentations)
 // and one slice's run-length masks (GET .../segmentations/{sop}/masks?source=SOP), painted
 // into a transparent canvas over the image.
-import { ApiError, enc } from "./api";
+import { enc, request } from "./api";
 
 export interface Segment {
   number: number;
@@ -42,32 +42,11 @@ export interface SliceMasks {
   segments: { number: number; runs: number[] }[];
 }
 
-async function getJson<T>(url: string, signal?: AbortSignal): Promise<T> {
-  let resp: Response;
-  try {
-    resp = await fetch(url, { signal });
-  } catch (e) {
-    if ((e as Error).name === "AbortError") throw e;
-    throw new ApiError(`The server cannot be reached (${(e as Error).message})`, 0);
-  }
-  if (!resp.ok) {
-    let detail = `${resp.status} ${resp.statusText}`;
-    try {
-      const body = await resp.json();
-      if (typeof body.detail === "string") detail = body.detail;
-    } catch {
-      /* not JSON: keep the status line */
-    }
-    throw new ApiError(detail, resp.status);
-  }
-  return (await resp.json()) as T;
-}
-
 export const segApi = {
   list: (seriesUid: string) =>
-    getJson<SegmentationList>(`/api/v1/series/${enc(seriesUid)}/segmentations`),
+    request<SegmentationList>(`/api/v1/series/${enc(seriesUid)}/segmentations`),
   masks: (seg: Segmentation, sourceSop: string, signal?: AbortSignal) =>
-    getJson<SliceMasks>(`${seg.masks_url}?source=${enc(sourceSop)}`, signal),
+    request<SliceMasks>(`${seg.masks_url}?source=${enc(sourceSop)}`, { signal }),
 };
 
 /** Key of one segment of one SEG, for the visibility toggles. */

@@ -1,5 +1,5 @@
 // Typed client of the pipelines API: algorithms, runs (jobs, logs, results), triggers.
-import { ApiError, enc, json, request } from "../api";
+import { enc, fetchOk, json, request } from "../api";
 
 export type JsonSchema = {
   type?: string | string[];
@@ -95,21 +95,7 @@ export interface Trigger {
 
 /** A plain-text resource (logs); errors carry the server's message like ``request``. */
 async function text(path: string): Promise<string> {
-  let resp: Response;
-  try {
-    resp = await fetch(path);
-  } catch (e) {
-    throw new ApiError(`The server cannot be reached (${(e as Error).message})`, 0);
-  }
-  if (resp.ok) return resp.text();
-  let detail = `${resp.status} ${resp.statusText}`;
-  try {
-    const body = await resp.json();
-    if (typeof body.detail === "string") detail = body.detail;
-  } catch {
-    /* not JSON: keep the status line */
-  }
-  throw new ApiError(detail, resp.status);
+  return (await fetchOk(path)).text();
 }
 
 export const pipelines = {

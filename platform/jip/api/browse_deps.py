@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import Depends, FastAPI, Query, Request
 
 from jip.api.deps import RuntimeDep
-from jip.catalog.filters import SeriesFilter, build_filter
+from jip.catalog.filters import SORT_KEYS, SeriesFilter, build_filter
 from jip.catalog.memindex import SeriesIndex
 from jip.runtime import Runtime
 
@@ -50,6 +50,12 @@ def get_series_index(request: Request, runtime: RuntimeDep) -> SeriesIndex:
 
 
 SeriesIndexDep = Annotated[SeriesIndex, Depends(get_series_index)]
+
+# the paging and sorting parameters every browse listing shares
+PageLimit = Annotated[int, Query(ge=1, le=500)]
+PageOffset = Annotated[int, Query(ge=0)]
+SeriesSort = Annotated[str, Query(description=f"one of {', '.join(SORT_KEYS)}; '-' = descending")]
+FacetTop = Annotated[int, Query(ge=1, le=500, description="values per facet")]
 
 
 def series_filter(

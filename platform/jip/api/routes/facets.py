@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from fastapi import APIRouter
 
-from fastapi import APIRouter, Query
-
-from jip.api.browse_deps import SeriesFilterDep, SeriesIndexDep
+from jip.api.browse_deps import FacetTop, SeriesFilterDep, SeriesIndexDep
 from jip.api.deps import SessionDep
 from jip.catalog.histograms import age_histogram, date_histogram, value_counts
 from jip.catalog.schemas import FacetsOut, FacetValue
@@ -20,7 +18,7 @@ def facets(
     index: SeriesIndexDep,
     session: SessionDep,
     f: SeriesFilterDep,
-    top: Annotated[int, Query(ge=1, le=500, description="values per facet")] = 50,
+    top: FacetTop = 50,
 ) -> FacetsOut:
     """Counts per value of every facet; each facet ignores its own condition, so the
     other values of a selected facet still show what selecting them would give."""

@@ -7,15 +7,19 @@ a good part of a facet click (see docs/performance.md, UI).
 
 from __future__ import annotations
 
-from typing import Annotated
+from fastapi import APIRouter
 
-from fastapi import APIRouter, Query
-
-from jip.api.browse_deps import SeriesFilterDep, SeriesIndexDep
+from jip.api.browse_deps import (
+    FacetTop,
+    PageLimit,
+    PageOffset,
+    SeriesFilterDep,
+    SeriesIndexDep,
+    SeriesSort,
+)
 from jip.api.deps import SessionDep
 from jip.api.routes.facets import facets
 from jip.api.routes.series import list_series
-from jip.catalog.filters import SORT_KEYS
 from jip.catalog.schemas import GalleryOut
 
 router = APIRouter(tags=["browse"])
@@ -26,12 +30,10 @@ def gallery(
     index: SeriesIndexDep,
     session: SessionDep,
     f: SeriesFilterDep,
-    sort: Annotated[str, Query(description=f"one of {', '.join(SORT_KEYS)}; '-' = descending")] = (
-        "-study_date"
-    ),
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
-    top: Annotated[int, Query(ge=1, le=500, description="values per facet")] = 50,
+    sort: SeriesSort = "-study_date",
+    limit: PageLimit = 50,
+    offset: PageOffset = 0,
+    top: FacetTop = 50,
 ) -> GalleryOut:
     """The page of series and the facet counts for one filter (same parameters and
     answers as ``/series`` and ``/facets``)."""

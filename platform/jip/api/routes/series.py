@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 
-from jip.api.browse_deps import SeriesFilterDep, SeriesIndexDep
+from jip.api.browse_deps import PageLimit, PageOffset, SeriesFilterDep, SeriesIndexDep, SeriesSort
 from jip.api.deps import SessionDep
 from jip.catalog import views
-from jip.catalog.filters import SORT_KEYS, parse_sort
+from jip.catalog.filters import parse_sort
 from jip.catalog.schemas import SeriesDetail, SeriesPage
 from jip.cohorts import service as cohorts
 
@@ -21,11 +21,9 @@ def list_series(
     index: SeriesIndexDep,
     session: SessionDep,
     f: SeriesFilterDep,
-    sort: Annotated[str, Query(description=f"one of {', '.join(SORT_KEYS)}; '-' = descending")] = (
-        "-study_date"
-    ),
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    sort: SeriesSort = "-study_date",
+    limit: PageLimit = 50,
+    offset: PageOffset = 0,
 ) -> SeriesPage:
     """Series matching the filter, one page, with the total over all pages."""
     key, desc = parse_sort(sort)

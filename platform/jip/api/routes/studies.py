@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from jip.api.browse_deps import PageLimit, PageOffset
 from jip.api.deps import SessionDep
 from jip.catalog import views
 from jip.catalog.filters import normalise_date
@@ -22,8 +23,8 @@ def list_studies(
     patient_id: Annotated[str, Query(max_length=64)] = "",
     date_from: str | None = None,
     date_to: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: PageLimit = 50,
+    offset: PageOffset = 0,
 ) -> StudyPage:
     """Studies, newest first, with the total over all pages."""
     return views.list_studies(
