@@ -139,9 +139,19 @@ export async function fetchOk(path: string, init?: RequestInit): Promise<Respons
   try {
     resp = await fetch(path, init);
   } catch (e) {
-    if ((e as Error).name === "AbortError") throw e;
-    throw new ApiError(`The server cannot be reached (${(e as Error).message})`, 0);
+    unreachable(e);
   }
+  return checked(resp);
+}
+
+/** A failed ``fetch`` as an ``ApiError`` (an abort is rethrown as it is). */
+export function unreachable(e: unknown): never {
+  if ((e as Error).name === "AbortError") throw e;
+  throw new ApiError(`The server cannot be reached (${(e as Error).message})`, 0);
+}
+
+/** ``resp`` if its status is a success, else an ``ApiError`` with the server's message. */
+export async function checked(resp: Response): Promise<Response> {
   if (resp.ok) return resp;
   let detail = `${resp.status} ${resp.statusText}`;
   try {

@@ -2,7 +2,7 @@
 // bundle is loaded and run, and from a click handler before the re-render; the gallery
 // then takes that response instead of asking again. Keys are URLs with sorted
 // parameters, so both sides may order them differently.
-import { ApiError } from "./api";
+import { checked, unreachable } from "./api";
 
 declare global {
   interface Window {
@@ -31,24 +31,7 @@ export function getJson<T>(url: string, signal?: AbortSignal): Promise<T> {
   const key = canonicalUrl(url);
   const early = store?.[key];
   if (store && early) delete store[key];
-  return (early ?? fetch(url, { signal })).then(jsonOf<T>, (e) => {
-    if ((e as Error).name === "AbortError") throw e;
-    throw new ApiError(`The server cannot be reached (${(e as Error).message})`, 0);
-  });
-}
-
-async function jsonOf<T>(r: Response): Promise<T> {
-  if (!r.ok) {
-    let detail = `${r.status} ${r.statusText}`;
-    try {
-      const body = await r.json();
-      if (typeof body.detail === "string") detail = body.detail;
-      else if (Array.isArray(body.detail))
-        detail = body.detail.map((d: { msg: string }) => d.msg).join("; ");
-    } catch {
-      /* not JSON: keep the status line */
-    }
-    throw new ApiError(detail, r.status);
-  }
-  return (await r.json()) as T;
+  return (early ?? fetch(url, { signal }))
+    .then(checked, unreachable)
+    .then((r) => r.json() as Promise<T>);
 }
