@@ -61,7 +61,9 @@ class StepServerClient:
         """The step's exit code; None if no server could be used."""
         request = {"step": step, "jobs": jobs, "workers": workers,
                    "env": {k: v for k, v in env.items() if k.startswith("JIP_")}}
-        for _ in range(2):  # a stale server exits: start a fresh one once
+        for attempt in range(5):  # a stale server exits: let it go, then use a fresh one
+            if attempt:
+                time.sleep(0.2 * attempt)  # its socket may still take a connection meanwhile
             conn = self._connect() or self._start()
             if conn is None:
                 return None
@@ -142,10 +144,15 @@ class StepServerClient:
 
     def _talk(self, conn: socket.socket, request: dict[str, Any]) -> int | None:
         """Send the request, stream the output; the exit code, or None if stale."""
-        conn.sendall(json.dumps(request).encode() + b"\n")
         code: int | None = None
         with conn.makefile("rb") as stream:
-            first = stream.readline().decode(errors="replace").rstrip("\n")
+            try:
+                conn.sendall(json.dumps(request).encode() + b"\n")
+                first = stream.readline().decode(errors="replace").rstrip("\n")
+            except (ConnectionResetError, BrokenPipeError):
+                # the server went away before taking the request (it was exiting, stale
+                # or idle): nothing ran, so a fresh server may run it
+                first = STALE
             if first == STALE:
                 self.log("the jip step server runs old code; starting a new one")
                 return None
