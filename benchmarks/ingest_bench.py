@@ -34,6 +34,9 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+import httpx  # noqa: E402
+
+from benchmarks.memory_bench import rss_mb  # noqa: E402
 from benchmarks.peers import Peer, start_orthanc, start_storescp  # noqa: E402
 from jip.synthetic import SeriesSpec, write_series  # noqa: E402
 from tests.conftest import start_jip, tool_env  # noqa: E402
@@ -176,15 +179,9 @@ def settle() -> None:
     os.sync()
 
 
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
 class RssSampler:
-    """Samples the RSS of one process every 100 ms in a thread; ``max`` is the peak."""
+    """Samples the RSS of a process tree (the site and its storage workers) every
+    100 ms in a thread; ``max`` is the peak."""
 
     def __init__(self, pid: int) -> None:
         self.pid, self.max = pid, 0.0
@@ -216,12 +213,12 @@ def run_jip(
 ) -> tuple[float, int, float]:
     jip = start_jip(work / "jipdata", extra_env={"JIP_SERIES_QUIET_SECONDS": "600"})
     try:
-        time.sleep(1.0)
+        time.sleep(3.0)  # the fork server of the storage workers finishes its imports
         idle.append(rss_mb(jip.proc.pid))
         with RssSampler(jip.proc.pid) as sampler:
             seconds = send(series, "JIP", jip.dicom_port, associations)
-        stored = sum(1 for p in (jip.data_dir / "objects").glob("??/??/*") if p.is_file())
-        return seconds, stored, sampler.max
+        stats = httpx.get(f"{jip.url}/api/v1/statistics", timeout=60).raise_for_status()
+        return seconds, int(stats.json()["instances"]), sampler.max
     finally:
         jip.stop()
 

@@ -73,6 +73,9 @@ class Settings(BaseSettings):
     # storage/verification associations bypass pynetdicom's reactor (see
     # dicom/storage_fast_path.py); off = every association through pynetdicom
     dicom_fast_store: bool = True
+    # each fast-path association in a worker process of its own (storage_processes.py);
+    # off = in the listener's threads, sharing the site process's interpreter lock
+    dicom_store_processes: bool = True
     peers: dict[str, DicomPeer] = {}
 
     # events and rendering

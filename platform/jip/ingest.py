@@ -11,13 +11,15 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from jip.dicom.parse import parse_instance
+from jip.dicom.parse import ParsedInstance, parse_instance
 from jip.errors import DatasetMismatchError, JIPError, StorageError
-from jip.index.records import StoreOutcome, record_instance
+from jip.index.records import StoreOutcome, index_instance, record_instance
+from jip.index.write_lock import IndexWriteLock
 from jip.index.writer import IndexWriter
-from jip.store.base import ObjectStore
+from jip.store.base import ObjectStore, Staged
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +35,9 @@ class IngestResult:
 
 
 class Ingestor:
+    """Parses, stores and indexes; the site process's index writer commits the rows
+    (``InlineIngestor``: the calling thread does)."""
+
     def __init__(self, store: ObjectStore, writer: IndexWriter) -> None:
         self.store = store
         self.writer = writer
@@ -62,22 +67,9 @@ class Ingestor:
                 f"announced {expect_sop_instance}"
             )
         staged = self.store.stage(data)
-        key = staged.key
         now = datetime.now(UTC).replace(tzinfo=None)
-        try:
-            try:
-                future = self.writer.submit(
-                    lambda s: record_instance(s, parsed=parsed, key=key, size=len(data), now=now),
-                    barrier=staged.wait_durable,
-                )
-            finally:
-                staged.flush()  # the commit above waits for this
-            outcome: StoreOutcome = future.result(timeout=120)
-        except (SQLAlchemyError, TimeoutError) as exc:
-            raise StorageError(
-                f"index commit failed for {parsed.sop_instance_uid}: {type(exc).__name__}",
-                key=key,
-            ) from exc
+        outcome = self._index(parsed, staged, len(data), now)
+        key = staged.key
         if outcome is StoreOutcome.CONFLICT:
             # these bytes name this SOP Instance UID, whose index row points at other
             # bytes: no row can reference them, so they must not linger in the store
@@ -96,8 +88,68 @@ class Ingestor:
             key=key,
         )
 
+    def _index(
+        self, parsed: ParsedInstance, staged: Staged, size: int, now: datetime
+    ) -> StoreOutcome:
+        """Flush ``staged`` and commit its index rows (the commit waits for the flush);
+        raises ``StorageError`` if either failed."""
+        key = staged.key
+        try:
+            try:
+                future = self.writer.submit(
+                    lambda s: record_instance(s, parsed=parsed, key=key, size=size, now=now),
+                    barrier=staged.wait_durable,
+                )
+            finally:
+                staged.flush()  # the commit above waits for this
+            outcome: StoreOutcome = future.result(timeout=120)
+        except (SQLAlchemyError, TimeoutError) as exc:
+            raise StorageError(
+                f"index commit failed for {parsed.sop_instance_uid}: {type(exc).__name__}",
+                key=key,
+            ) from exc
+        return outcome
+
     def _discard(self, key: str) -> None:
         try:
             self.store.delete(key)
         except JIPError as exc:
             log.warning("could not remove unreferenced object %s: %s", key, exc.message)
+
+
+class InlineIngestor(Ingestor):
+    """Commits each instance's rows in the calling thread, under the site's index write
+    lock, once the object is durable: for a storage worker process, whose association
+    would otherwise hand every instance to the site process and wait for its answer
+    (about 5 ms of round trip per instance, where the commit itself takes 1)."""
+
+    def __init__(self, store: ObjectStore, engine: Engine, lock: IndexWriteLock) -> None:
+        self.store = store
+        self.lock = lock
+        self._engine = engine
+        self._conn: Connection | None = None  # opened by the first instance, not by echo
+
+    def _connection(self) -> Connection:
+        if self._conn is None:
+            self._conn = self._engine.connect()
+        return self._conn
+
+    def _index(
+        self, parsed: ParsedInstance, staged: Staged, size: int, now: datetime
+    ) -> StoreOutcome:
+        staged.flush()  # raises StorageError: nothing reaches the index then
+        try:
+            conn = self._connection()
+            with self.lock, conn.begin():
+                return index_instance(conn, parsed=parsed, key=staged.key, size=size, now=now)
+        except SQLAlchemyError as exc:
+            raise StorageError(
+                f"index commit failed for {parsed.sop_instance_uid}: {type(exc).__name__}",
+                key=staged.key,
+            ) from exc
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+        self._engine.dispose()
+        self.store.close()

@@ -13,6 +13,7 @@ from jip.config import Settings
 from jip.errors import StorageError
 from jip.events import SeriesCompletionMonitor
 from jip.index.db import make_engine, make_sessionmaker, migrate
+from jip.index.write_lock import IndexWriteLock, index_lock_path
 from jip.index.writer import IndexWriter
 from jip.ingest import Ingestor
 from jip.store import ObjectStore, make_store
@@ -29,12 +30,7 @@ class Runtime:
     def __init__(self, settings: Settings) -> None:
         settings.ensure_dirs()
         self.settings = settings
-        # the folder store lets the SQLite index skip its own flush (index.recovery)
-        recoverable = settings.store_backend == "filesystem"
-        self.engine: Engine = make_engine(
-            settings.resolved_database_url,
-            sqlite_synchronous="NORMAL" if recoverable else "FULL",
-        )
+        self.engine: Engine = make_index_engine(settings)
         try:
             migrate(self.engine)
         except SQLAlchemyError as exc:
@@ -44,9 +40,10 @@ class Runtime:
             ) from exc
         self.sessions: sessionmaker[Session] = make_sessionmaker(self.engine)
         self.store: ObjectStore = make_store(settings)
-        self.writer = IndexWriter(self.sessions)
+        self.index_lock = IndexWriteLock(index_lock_path(settings.data_dir))
+        self.writer = IndexWriter(self.sessions, self.index_lock)
         self.ingestor = Ingestor(self.store, self.writer)
-        if recoverable and self.engine.dialect.name == "sqlite":
+        if settings.store_backend == "filesystem" and self.engine.dialect.name == "sqlite":
             from jip.index.recovery import reindex_lost_objects
             from jip.store.filesystem import FilesystemStore
 
@@ -83,8 +80,18 @@ class Runtime:
         if self._pipelines is not None:
             self._pipelines.stop()
         self.writer.close()
+        self.index_lock.close()
         self.store.close()
         self.engine.dispose()
+
+
+def make_index_engine(settings: Settings) -> Engine:
+    """The index engine of this site, for the site process and its storage workers.
+    The folder store lets the SQLite index skip its own flush (``index.recovery``)."""
+    recoverable = settings.store_backend == "filesystem"
+    return make_engine(
+        settings.resolved_database_url, sqlite_synchronous="NORMAL" if recoverable else "FULL"
+    )
 
 
 def describe_backends(settings: Settings) -> dict[str, str]:

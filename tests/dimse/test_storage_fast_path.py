@@ -19,7 +19,8 @@ from pynetdicom.pdu_primitives import (
 from pynetdicom.presentation import build_context
 
 from jip.dicom.server import build_ae
-from jip.dicom.storage_fast_path import StorageFastPath, file_meta
+from jip.dicom.storage_association import file_meta
+from jip.dicom.storage_fast_path import StorageFastPath
 from jip.runtime import Runtime
 from jip.synthetic import SeriesSpec, write_series
 from tests.conftest import start_jip, tool_env

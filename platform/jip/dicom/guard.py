@@ -109,7 +109,13 @@ class GuardedAssociationServer(ThreadedAssociationServer):
         kwargs["request_handler"] = GuardedRequestHandler
         # takes a connection before pynetdicom does: True = served (and closed) by it
         self.connection_hook: Callable[[socket.socket], bool] | None = None
+        self.shutdown_hooks: list[Callable[[], None]] = []  # run after the listener stops
         super().__init__(*args, **kwargs)
+
+    def shutdown(self) -> None:
+        super().shutdown()
+        for hook in self.shutdown_hooks:
+            hook()
 
     def finish_request(self, request: Any, client_address: Any) -> None:
         hook = self.connection_hook

@@ -11,6 +11,7 @@ from typing import Any
 
 from jip.errors import DatasetMismatchError, DicomError, StorageError
 from jip.index.records import StoreOutcome
+from jip.ingest import Ingestor
 from jip.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -36,7 +37,7 @@ def handle_store(event: Any, runtime: Runtime) -> int:
         return CANNOT_UNDERSTAND
     req = event.request
     return store_status(
-        runtime,
+        runtime.ingestor,
         data,
         sop_class=str(req.AffectedSOPClassUID or ""),
         sop_instance=str(req.AffectedSOPInstanceUID or ""),
@@ -45,12 +46,12 @@ def handle_store(event: Any, runtime: Runtime) -> int:
 
 
 def store_status(
-    runtime: Runtime, data: bytes, *, sop_class: str, sop_instance: str, calling_ae: str
+    ingestor: Ingestor, data: bytes, *, sop_class: str, sop_instance: str, calling_ae: str
 ) -> int:
     """Ingest one received Part 10 object and answer with the C-STORE status; shared by
     pynetdicom's handler and the storage fast path."""
     try:
-        result = runtime.ingestor.ingest(
+        result = ingestor.ingest(
             data, expect_sop_class=sop_class or None, expect_sop_instance=sop_instance or None
         )
     except DatasetMismatchError as exc:

@@ -9,7 +9,7 @@ from pynetdicom import AE, ALL_TRANSFER_SYNTAXES, evt
 from pynetdicom.sop_class import Verification  # type: ignore[attr-defined]
 from pynetdicom.transport import ThreadedAssociationServer
 
-from jip.dicom import handlers, retrieve
+from jip.dicom import handlers, retrieve, storage_processes
 from jip.dicom.find import FIND_SOP_CLASSES, handle_find
 from jip.dicom.guard import pdu_read_limit, start_guarded_server
 from jip.dicom.storage_classes import STORAGE_SOP_CLASSES
@@ -60,6 +60,14 @@ def start_dicom_server(runtime: Runtime, port: int | None = None) -> ThreadedAss
         recv_timeout=s.network_timeout,
     )
     if s.dicom_fast_store:
-        fast = StorageFastPath(ae, runtime, max_pdu_read=pdu_read_limit(s.max_pdu_size))
+        max_pdu_read = pdu_read_limit(s.max_pdu_size)
+        processes = None
+        if s.dicom_store_processes and storage_processes.supported():
+            processes = storage_processes.StorageProcesses(
+                s, network_timeout=s.network_timeout, max_pdu_read=max_pdu_read
+            )
+            processes.start()
+            server.shutdown_hooks.append(processes.shutdown)  # type: ignore[attr-defined]
+        fast = StorageFastPath(ae, runtime, max_pdu_read=max_pdu_read, processes=processes)
         server.connection_hook = fast.handle  # type: ignore[attr-defined]
     return server

@@ -59,6 +59,16 @@ class DriverStatements:
     def __init__(self) -> None:
         self._compiled: dict[tuple[int, str], CompiledStatement | None] = {}
 
+    def prepare(
+        self, dialect: Dialect, statement: Executable, column_keys: list[str] | None = None
+    ) -> CompiledStatement | None:
+        """Compile ``statement`` for ``dialect`` (once); ``None`` where it cannot run on
+        the cursor."""
+        slot = (id(statement), dialect.name)
+        if slot not in self._compiled:
+            self._compiled[slot] = _compile(statement, dialect, column_keys)
+        return self._compiled[slot]
+
     def execute(
         self,
         conn: Connection,
@@ -68,11 +78,7 @@ class DriverStatements:
     ) -> Any:
         """Returns the DBAPI cursor (``fetchone``, ``rowcount``) or, on the fallback,
         SQLAlchemy's result, which has the same two."""
-        dialect = conn.dialect
-        slot = (id(statement), dialect.name)
-        if slot not in self._compiled:
-            self._compiled[slot] = _compile(statement, dialect, column_keys)
-        compiled = self._compiled[slot]
+        compiled = self.prepare(conn.dialect, statement, column_keys)
         if compiled is None:
             return conn.execute(statement, dict(values))
         cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]

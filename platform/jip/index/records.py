@@ -11,6 +11,7 @@ import enum
 from datetime import datetime
 
 from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy.engine.interfaces import Dialect
 from sqlalchemy.orm import Session
 
 from jip.dicom.parse import ParsedInstance
@@ -62,12 +63,26 @@ class StoreOutcome(enum.StrEnum):
     CONFLICT = "conflict"  # same UID, other bytes: first stored copy is kept
 
 
+def prepare_statements(dialect: Dialect) -> None:
+    """Compile the per-instance statements now: a storage worker's fork server does,
+    so no worker compiles them again for its first instance."""
+    for statement in (_FIND_INSTANCE, _BUMP_SERIES, _BUMP_STUDY):
+        _HOT.prepare(dialect, statement)
+    _HOT.prepare(dialect, _INSERT_INSTANCE, _INSTANCE_KEYS)
+
+
 def record_instance(
     session: Session, *, parsed: ParsedInstance, key: str, size: int, now: datetime
 ) -> StoreOutcome:
     """Index one stored instance. The rule for a repeated SOP Instance UID: the first
     copy stays; identical bytes are a duplicate, differing bytes a conflict (logged)."""
-    conn = session.connection()
+    return index_instance(session.connection(), parsed=parsed, key=key, size=size, now=now)
+
+
+def index_instance(
+    conn: Connection, *, parsed: ParsedInstance, key: str, size: int, now: datetime
+) -> StoreOutcome:
+    """``record_instance`` on a connection, inside the caller's transaction."""
     run = _HOT.execute
     existing = run(conn, _FIND_INSTANCE, {"b_sop_instance_uid": parsed.sop_instance_uid}).fetchone()
     if existing is not None:

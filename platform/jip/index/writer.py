@@ -9,11 +9,13 @@ after every barrier has passed, so the index work overlaps the disk's.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
+from contextlib import AbstractContextManager
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -29,8 +31,12 @@ _MAX_BATCH = 256
 class IndexWriter:
     _session: Session
 
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
+    def __init__(
+        self, sessions: sessionmaker[Session], lock: AbstractContextManager[Any] | None = None
+    ) -> None:
         self._sessions = sessions
+        # held around each transaction: other processes write the same index (write_lock)
+        self._lock = lock if lock is not None else contextlib.nullcontext()
         self._queue: queue.Queue[Item | None] = queue.Queue()
         self._thread = threading.Thread(target=self._loop, name="jip-index-writer", daemon=True)
         self._thread.start()
@@ -79,6 +85,10 @@ class IndexWriter:
                 return
 
     def _commit(self, batch: list[Item]) -> None:
+        with self._lock:
+            self._commit_locked(batch)
+
+    def _commit_locked(self, batch: list[Item]) -> None:
         """One transaction for the batch; if any job fails, redo each job alone."""
         results: list[Any] = []
         session = self._session
