@@ -77,8 +77,13 @@ def test_only_plain_storage_associations_take_the_fast_path(tmp_path: Path) -> N
 def test_fast_and_pynetdicom_paths_store_the_same_bytes(tmp_path: Path) -> None:
     files = write_series(SeriesSpec(slices=6, size=32), tmp_path / "series")
     keys = []
-    for fast in ("true", "false"):
-        jip = start_jip(tmp_path / f"data-{fast}", extra_env={"JIP_DICOM_FAST_STORE": fast})
+    variants = {
+        "worker-processes": {},
+        "listener-threads": {"JIP_DICOM_STORE_PROCESSES": "false"},
+        "pynetdicom": {"JIP_DICOM_FAST_STORE": "false"},
+    }
+    for name, env in variants.items():
+        jip = start_jip(tmp_path / f"data-{name}", extra_env=env)
         try:
             r = subprocess.run(
                 [
@@ -100,7 +105,7 @@ def test_fast_and_pynetdicom_paths_store_the_same_bytes(tmp_path: Path) -> None:
             keys.append(stored)
         finally:
             jip.stop()
-    assert keys[0] == keys[1]  # content-addressed: identical bytes, identical keys
+    assert keys[0] == keys[1] == keys[2]  # content-addressed: identical bytes, identical keys
 
 
 def test_response_fragmented_for_a_peer_with_a_tiny_maximum_pdu(tmp_path: Path) -> None:

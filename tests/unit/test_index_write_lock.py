@@ -1,0 +1,97 @@
+"""The index write lock orders writers across processes, and a killed holder frees it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from jip.index.write_lock import IndexWriteLock, index_lock_path
+
+_HOLDER = """
+import sys, time
+from pathlib import Path
+from jip.index.write_lock import IndexWriteLock
+lock = IndexWriteLock(Path(sys.argv[1]))
+with lock:
+    print("held", flush=True)
+    sys.stdin.readline()  # hold until told (or killed)
+"""
+
+
+def _holder(path: Path) -> subprocess.Popen[str]:
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _HOLDER, str(path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "held"
+    return proc
+
+
+def _acquire_in_thread(lock: IndexWriteLock) -> threading.Event:
+    got = threading.Event()
+
+    def take() -> None:
+        with lock:
+            got.set()
+
+    threading.Thread(target=take, daemon=True).start()
+    return got
+
+
+def test_a_second_process_waits_for_the_first_to_commit(tmp_path: Path) -> None:
+    path = index_lock_path(tmp_path)
+    holder = _holder(path)
+    lock = IndexWriteLock(path)
+    try:
+        got = _acquire_in_thread(lock)
+        assert not got.wait(0.5)  # the other process holds it
+        assert holder.stdin is not None
+        holder.stdin.write("release\n")
+        holder.stdin.flush()
+        assert got.wait(10)  # woken when it is free, no polling interval
+        holder.wait(10)
+    finally:
+        holder.kill()
+        lock.close()
+
+
+def test_a_killed_holder_frees_the_lock(tmp_path: Path) -> None:
+    path = index_lock_path(tmp_path)
+    holder = _holder(path)
+    lock = IndexWriteLock(path)
+    try:
+        got = _acquire_in_thread(lock)
+        assert not got.wait(0.3)
+        holder.kill()
+        assert got.wait(10)
+    finally:
+        holder.kill()
+        lock.close()
+
+
+def test_threads_of_one_process_take_turns(tmp_path: Path) -> None:
+    lock = IndexWriteLock(index_lock_path(tmp_path))
+    inside: list[int] = []
+    overlaps: list[int] = []
+
+    def work(n: int) -> None:
+        for _ in range(20):
+            with lock:
+                inside.append(n)
+                if len(inside) > 1:
+                    overlaps.append(n)
+                time.sleep(0.001)
+                inside.remove(n)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    lock.close()
+    assert overlaps == []
