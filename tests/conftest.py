@@ -133,3 +133,14 @@ def tool_env() -> dict[str, str]:
     env = dict(os.environ)
     env["TCP_NODELAY"] = "1"
     return env
+
+
+def object_files(data_dir: Path) -> list[Path]:
+    """The object files of a site's folder store, whichever folder layout it has
+    (``.tmp`` and the ``.layout`` record left out)."""
+    objects = data_dir / "objects"
+    return sorted(
+        p
+        for p in objects.rglob("*")
+        if p.is_file() and not p.relative_to(objects).parts[0].startswith(".")
+    )

@@ -48,7 +48,7 @@ class Runtime:
             from jip.store.filesystem import FilesystemStore
 
             assert isinstance(self.store, FilesystemStore)
-            reindex_lost_objects(self.store.root, self.sessions, self.ingestor)
+            reindex_lost_objects(self.store, self.sessions, self.ingestor)
         self.series_events = SeriesCompletionMonitor(self.writer, settings.series_quiet_seconds)
         self._pipelines: PipelineService | None = None
 

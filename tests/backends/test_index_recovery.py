@@ -12,6 +12,7 @@ from jip.index.db import make_engine
 from jip.index.models import Instance, Series
 from jip.runtime import Runtime
 from jip.synthetic import SeriesSpec, write_series
+from tests.conftest import object_files
 
 
 def _counts(rt: Runtime) -> tuple[int, int]:
@@ -54,7 +55,7 @@ def test_objects_whose_rows_were_lost_are_indexed_again(settings: Settings, tmp_
     rt = Runtime(settings)  # and a second start-up changes nothing
     try:
         assert _counts(rt) == (5, 5)
-        assert len(list((settings.data_dir / "objects").glob("??/??/*"))) == 5
+        assert len(object_files(settings.data_dir)) == 5
     finally:
         rt.close()
 

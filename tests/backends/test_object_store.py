@@ -111,3 +111,32 @@ def test_folder_store_write_paths(tmp_path: Path, anonymous: bool) -> None:
     staged.wait_durable(1)
     assert list((tmp_path / "objects" / ".tmp").iterdir()) == []
     store.close()
+
+
+def test_folder_store_layouts(tmp_path: Path) -> None:
+    """A new folder store keeps objects in ``ab/<key>``; one written with the earlier
+    ``ab/cd/<key>`` layout is read and written as it is; each remembers its layout."""
+    fresh = FilesystemStore(tmp_path / "fresh")
+    key = fresh.put(b"flat object")
+    assert fresh.path(key) == tmp_path / "fresh" / key[:2] / key
+    assert (tmp_path / "fresh" / ".layout").read_text().strip() == "flat"
+    fresh.close()
+
+    old_root = tmp_path / "old"
+    old = [os.urandom(1000) for _ in range(3)]
+    for blob in old:  # as JIP wrote objects before the flat layout
+        k = content_key(blob)
+        (old_root / k[:2] / k[2:4]).mkdir(parents=True, exist_ok=True)
+        (old_root / k[:2] / k[2:4] / k).write_bytes(blob)
+    store = FilesystemStore(old_root)
+    assert store.nested
+    assert sorted(store.keys()) == sorted(content_key(b) for b in old)
+    assert all(store.get(content_key(b)) == b for b in old)
+    new_key = store.put(b"written after the upgrade")
+    assert store.path(new_key) == old_root / new_key[:2] / new_key[2:4] / new_key
+    assert set(store.files_since(time.time() - 60)) >= {store.path(new_key)}
+    store.close()
+    assert (old_root / ".layout").read_text().strip() == "nested"
+    # the record decides from now on, even for a store without a nested object yet
+    assert FilesystemStore(old_root).nested
+    assert not FilesystemStore(tmp_path / "fresh").nested

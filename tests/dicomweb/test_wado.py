@@ -12,6 +12,7 @@ import pydicom
 import pytest
 from PIL import Image
 
+from tests.conftest import object_files
 from tests.dicomweb.conftest import Site
 from tests.dicomweb.parts import split_multipart
 
@@ -26,7 +27,7 @@ def uids(path: Path) -> tuple[str, str, str]:
 
 
 def stored_object(site: Site, sop: str) -> bytes:
-    for p in (site.jip.data_dir / "objects").glob("??/??/*"):
+    for p in object_files(site.jip.data_dir):
         if pydicom.dcmread(p, stop_before_pixels=True).SOPInstanceUID == sop:
             return p.read_bytes()
     raise AssertionError(f"{sop} not in the store")

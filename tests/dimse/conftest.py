@@ -20,7 +20,7 @@ from jip.config import Settings
 from jip.dicom.server import start_dicom_server
 from jip.runtime import Runtime
 from jip.synthetic import SeriesSpec, write_series
-from tests.conftest import JipProcess, free_port, start_jip, tool_env
+from tests.conftest import JipProcess, free_port, object_files, start_jip, tool_env
 from tests.orthanc import OrthancServer, start_orthanc
 
 STORESCP_AET = "STORESCP"
@@ -43,7 +43,7 @@ def dataset_bytes(data: bytes) -> bytes:
 def stored_objects(data_dir: Path) -> dict[str, bytes]:
     """SOP Instance UID -> data set bytes of every object in a filesystem store."""
     out = {}
-    for f in (data_dir / "objects").glob("??/??/*"):
+    for f in object_files(data_dir):
         uid = str(pydicom.dcmread(f, stop_before_pixels=True).SOPInstanceUID)
         out[uid] = dataset_bytes(f.read_bytes())
     return out

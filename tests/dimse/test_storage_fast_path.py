@@ -23,7 +23,7 @@ from jip.dicom.storage_association import file_meta
 from jip.dicom.storage_fast_path import StorageFastPath
 from jip.runtime import Runtime
 from jip.synthetic import SeriesSpec, write_series
-from tests.conftest import start_jip, tool_env
+from tests.conftest import object_files, start_jip, tool_env
 from tests.dimse.conftest import listening, make_settings
 from tests.proof import pdus
 
@@ -100,7 +100,7 @@ def test_fast_and_pynetdicom_paths_store_the_same_bytes(tmp_path: Path) -> None:
                 timeout=60,
             )
             assert r.returncode == 0, r.stderr
-            stored = sorted(p.name for p in (jip.data_dir / "objects").glob("??/??/*"))
+            stored = sorted(p.name for p in object_files(jip.data_dir))
             assert len(stored) == len(files)
             keys.append(stored)
         finally:
@@ -144,7 +144,7 @@ def test_store_on_the_verification_context_is_refused_not_crashed(tmp_path: Path
         got = pdus.read_pdu(sock)
         assert got is not None and got[0] == pdus.P_DATA
         assert pdus.status_of(got[1]) == 0x0122  # SOP class not supported
-        assert not list((jip.runtime.settings.data_dir / "objects").glob("??/??/*"))
+        assert not object_files(jip.runtime.settings.data_dir)
 
 
 def test_file_meta_is_byte_identical_to_pynetdicoms() -> None:

@@ -10,7 +10,7 @@ import httpx
 import pydicom
 from pydicom.data import get_testdata_file
 
-from tests.conftest import JipProcess, tool_env
+from tests.conftest import JipProcess, object_files, tool_env
 
 STORESCU = shutil.which("storescu") or "storescu"
 
@@ -41,7 +41,7 @@ def test_echoscu(jip: JipProcess) -> None:
 def test_storescu_stores_exact_bytes_and_indexes(jip: JipProcess, ct_series: list[Path]) -> None:
     r = _storescu(jip, *ct_series)
     assert r.returncode == 0, r.stderr
-    objects = [p for p in (jip.data_dir / "objects").glob("??/??/*")]
+    objects = object_files(jip.data_dir)
     assert len(objects) == len(ct_series)
     # bytes after the file meta are exactly the dataset storescu sent
     sent = {pydicom.dcmread(p).SOPInstanceUID: p for p in ct_series}
@@ -57,7 +57,7 @@ def test_storescu_stores_exact_bytes_and_indexes(jip: JipProcess, ct_series: lis
 def test_duplicate_sent_twice_is_stored_once(jip: JipProcess, ct_series: list[Path]) -> None:
     assert _storescu(jip, ct_series[0]).returncode == 0
     assert _storescu(jip, ct_series[0]).returncode == 0
-    objects = list((jip.data_dir / "objects").glob("??/??/*"))
+    objects = object_files(jip.data_dir)
     assert len(objects) == 1
 
 
@@ -70,7 +70,7 @@ def test_compressed_transfer_syntaxes_kept_as_received(jip: JipProcess) -> None:
         assert r.returncode == 0, r.stderr
     tsuids = {
         str(pydicom.dcmread(p).file_meta.TransferSyntaxUID)
-        for p in (jip.data_dir / "objects").glob("??/??/*")
+        for p in object_files(jip.data_dir)
     }
     assert tsuids == {str(pydicom.dcmread(f).file_meta.TransferSyntaxUID) for f in files}
 
@@ -85,5 +85,5 @@ def test_bad_dataset_rejected_and_service_keeps_serving(
     ds.save_as(bad)
     r = _storescu(jip, bad)
     assert "0xc000" in (r.stdout + r.stderr).lower() or r.returncode != 0
-    assert not list((jip.data_dir / "objects").glob("??/??/*"))
+    assert not object_files(jip.data_dir)
     assert _storescu(jip, ct_series[1]).returncode == 0

@@ -14,6 +14,7 @@ from pydicom.filereader import _read_file_meta_info, read_preamble
 from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, MRImageStorage
 from pynetdicom import AE
 
+from tests import conftest
 from tests.conftest import JipProcess
 
 
@@ -93,8 +94,8 @@ def index_rows(jip: JipProcess) -> dict[str, str]:
 
 
 def object_path(jip: JipProcess, key: str) -> Path:
-    return jip.data_dir / "objects" / key[:2] / key[2:4] / key
+    return next(p for p in conftest.object_files(jip.data_dir) if p.name == key)
 
 
 def object_files(jip: JipProcess) -> list[Path]:
-    return [p for p in (jip.data_dir / "objects").glob("??/??/*") if p.is_file()]
+    return conftest.object_files(jip.data_dir)

@@ -12,7 +12,6 @@ newest surviving index row, and not indexed, is indexed again from its own bytes
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Iterator
 from datetime import UTC
 from pathlib import Path
@@ -23,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from jip.errors import JIPError
 from jip.index.models import Instance, Series
 from jip.ingest import Ingestor
+from jip.store.filesystem import FilesystemStore
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +32,10 @@ MARGIN_SECONDS = 300.0
 _CHUNK = 500
 
 
-def reindex_lost_objects(root: Path, sessions: sessionmaker[Session], ingestor: Ingestor) -> int:
-    """Index object files under ``root`` that recent index rows do not reference;
+def reindex_lost_objects(
+    store: FilesystemStore, sessions: sessionmaker[Session], ingestor: Ingestor
+) -> int:
+    """Index object files of ``store`` that recent index rows do not reference;
     returns how many were indexed again."""
     with sessions() as session:
         # the series row is bumped in the same transaction as each instance insert:
@@ -41,7 +43,7 @@ def reindex_lost_objects(root: Path, sessions: sessionmaker[Session], ingestor: 
         newest = session.execute(select(func.max(Series.last_received))).scalar()
     cutoff = 0.0 if newest is None else newest.replace(tzinfo=UTC).timestamp() - MARGIN_SECONDS
     restored = 0
-    for path in _unindexed(_files_since(root, cutoff), sessions):
+    for path in _unindexed(store.files_since(cutoff), sessions):
         try:
             ingestor.ingest(path.read_bytes())
         except (JIPError, OSError) as exc:
@@ -70,23 +72,3 @@ def _without_rows(paths: list[Path], sessions: sessionmaker[Session]) -> list[Pa
         query = select(Instance.object_key).where(Instance.object_key.in_([p.name for p in paths]))
         known = set(session.execute(query).scalars())
     return [p for p in paths if p.name not in known]
-
-
-def _files_since(root: Path, cutoff: float) -> Iterator[Path]:
-    """Object files (``root/ab/cd/<key>``) modified at or after ``cutoff``; a folder
-    that gained no entry since then is skipped by its own modification time."""
-    for top in _dirs(root):
-        for leaf in _dirs(top):
-            if leaf.stat().st_mtime < cutoff:
-                continue
-            with os.scandir(leaf) as entries:
-                for entry in entries:
-                    if entry.is_file() and entry.stat().st_mtime >= cutoff:
-                        yield Path(entry.path)
-
-
-def _dirs(folder: Path) -> list[Path]:
-    with os.scandir(folder) as entries:
-        return sorted(
-            Path(e.path) for e in entries if e.is_dir() and len(e.name) == 2 and e.name[0] != "."
-        )
