@@ -12,8 +12,10 @@ import pytest
 from sqlalchemy import func, select
 
 from jip.errors import StorageError
+from jip.index.db import make_engine
 from jip.index.models import Instance
-from jip.runtime import Runtime
+from jip.ingest import InlineIngestor
+from jip.runtime import Runtime, make_index_engine
 from jip.store.base import Staged
 from jip.store.filesystem import FilesystemStore
 from jip.synthetic import SeriesSpec, dataset_bytes, make_series
@@ -90,3 +92,51 @@ def test_failed_flush_commits_nothing_and_other_instances_go_on(
 
 def _key(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def _inline(runtime: Runtime, store: FilesystemStore) -> InlineIngestor:
+    """A storage worker's ingestor, on the runtime's index (its own engine)."""
+    return InlineIngestor(store, make_index_engine(runtime.settings), runtime.index_lock)
+
+
+def test_a_worker_commits_only_after_the_flush(runtime: Runtime, gated: GatedStore) -> None:
+    data = dataset_bytes(next(make_series(SeriesSpec(slices=1, size=16))))
+    inline = _inline(runtime, gated)
+    try:
+        with ThreadPoolExecutor(1) as pool:
+            done = pool.submit(inline.ingest, data)
+            assert gated.staged.wait(10)
+            assert _instances(runtime) == 0  # the object is in place, not yet durable
+            gated.gate.set()
+            assert done.result(30).outcome.value == "stored"
+        assert _instances(runtime) == 1
+    finally:
+        inline.close()
+
+
+def test_a_worker_whose_flush_fails_commits_nothing(runtime: Runtime, gated: GatedStore) -> None:
+    first, second = list(make_series(SeriesSpec(slices=2, size=16)))
+    inline = _inline(runtime, gated)
+    try:
+        gated.fail = OSError(5, "Input/output error")
+        gated.gate.set()
+        with pytest.raises(StorageError, match="durable"):
+            inline.ingest(dataset_bytes(first))
+        assert _instances(runtime) == 0
+        gated.fail = None
+        inline.ingest(dataset_bytes(second))
+        assert _instances(runtime) == 1
+    finally:
+        inline.close()
+
+
+def test_a_worker_without_its_index_reports_a_storage_error(
+    runtime: Runtime, tmp_path: Path
+) -> None:
+    broken = make_engine(f"sqlite:///{tmp_path}/no/such/dir/index.sqlite3")
+    inline = InlineIngestor(FilesystemStore(tmp_path / "objects"), broken, runtime.index_lock)
+    try:
+        with pytest.raises(StorageError, match="index commit failed"):
+            inline.ingest(dataset_bytes(next(make_series(SeriesSpec(slices=1, size=16)))))
+    finally:
+        inline.close()

@@ -26,9 +26,7 @@ import time
 from typing import Any
 
 from pydicom.uid import UID
-from pynetdicom import (
-    AE,
-)
+from pynetdicom import AE
 from pynetdicom.pdu import A_ASSOCIATE_AC, A_ASSOCIATE_RQ
 from pynetdicom.pdu_primitives import (
     A_ASSOCIATE,

@@ -126,11 +126,6 @@ class StorageProcesses:
             worker_end.close()
         return Worker(process, site_end)
 
-    def live(self) -> int:
-        """Workers serving an association now."""
-        with self._lock:
-            return len(self._live)
-
     def shutdown(self) -> None:
         """Stop every worker (their unanswered instances were never acknowledged)."""
         with self._lock:
