@@ -129,6 +129,10 @@ class InlineIngestor(Ingestor):
         self._engine = engine
         self._conn: Connection | None = None  # opened by the first instance, not by echo
 
+    def prepare(self) -> None:
+        """Open the index connection now (a worker waiting for its association)."""
+        self._connection()
+
     def _connection(self) -> Connection:
         if self._conn is None:
             self._conn = self._engine.connect()

@@ -120,6 +120,7 @@ def test_folder_store_layouts(tmp_path: Path) -> None:
     key = fresh.put(b"flat object")
     assert fresh.path(key) == tmp_path / "fresh" / key[:2] / key
     assert (tmp_path / "fresh" / ".layout").read_text().strip() == "flat"
+    assert len([d for d in (tmp_path / "fresh").iterdir() if d.is_dir()]) == 256 + 1  # .tmp
     fresh.close()
 
     old_root = tmp_path / "old"

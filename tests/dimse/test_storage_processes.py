@@ -1,6 +1,7 @@
-"""Storage associations in worker processes: one per association, gone when it ends or
-when the site goes, a killed worker costs only its own association, and workers, the
-site's own writer (STOW-RS) and a `jip import` beside `jip up` share the index."""
+"""Storage associations in worker processes: one per association (and one spare while
+associations come in), gone when it ends or when the site goes, a killed worker costs
+only its own association, and workers, the site's own writer (STOW-RS) and a
+`jip import` beside `jip up` share the index."""
 
 from __future__ import annotations
 
@@ -84,13 +85,15 @@ def test_an_association_is_served_by_its_own_worker_until_it_ends(
     assert wait_until(lambda: workers(site.proc.pid) == [])  # none waits idle
     first, second = _associate(site), _associate(site)
     try:
-        assert wait_until(lambda: len(workers(site.proc.pid)) == 2)
+        # one worker each, and one spare started ahead for the next association
+        assert wait_until(lambda: len(workers(site.proc.pid)) == 3)
         for i, f in enumerate(files):
             status = (first if i % 2 else second).send_c_store(pydicom.dcmread(f))
             assert status.Status == 0x0000
     finally:
         first.release()
         second.release()
+    # both workers exit with their associations, the spare a second later
     assert wait_until(lambda: workers(site.proc.pid) == [])
     series_uid = str(pydicom.dcmread(files[0]).SeriesInstanceUID)
     assert indexed(site, series_uid) == 3
@@ -102,11 +105,12 @@ def test_a_killed_worker_costs_only_its_own_association(
     files = write_series(SeriesSpec(slices=4, size=32), tmp_path / "ct")
     assoc = _associate(site)
     assert assoc.send_c_store(pydicom.dcmread(files[0])).Status == 0x0000
-    [worker] = workers(site.proc.pid)
-    os.kill(worker, signal.SIGKILL)
+    assert wait_until(lambda: len(workers(site.proc.pid)) == 2)  # its worker and a spare
+    for worker in workers(site.proc.pid):
+        os.kill(worker, signal.SIGKILL)
     assert wait_until(lambda: not assoc.is_established)
     assert assoc.is_aborted  # the site aborted it for the dead worker
-    # the site goes on: a new association stores the rest
+    # the site goes on (without the dead spare): a new association stores the rest
     r = subprocess.run(
         ["storescu", "-aec", "JIP", "127.0.0.1", str(site.dicom_port), *map(str, files[1:])],
         env=tool_env(), capture_output=True, text=True, timeout=60,
@@ -120,11 +124,11 @@ def test_a_killed_site_takes_its_workers_along(tmp_path: Path) -> None:
     jip = start_jip(tmp_path / "jip")
     try:
         assoc = _associate(jip)
-        assert wait_until(lambda: len(workers(jip.proc.pid)) == 1)
-        [worker] = workers(jip.proc.pid)
+        assert wait_until(lambda: len(workers(jip.proc.pid)) == 2)  # its worker and a spare
+        started = workers(jip.proc.pid)
         jip.proc.kill()  # no shutdown code runs
         jip.proc.wait(10)
-        assert wait_until(lambda: not alive(worker)), "worker outlived its site"
+        assert wait_until(lambda: not any(map(alive, started))), "a worker outlived its site"
         assoc.abort()
     finally:
         jip.stop()

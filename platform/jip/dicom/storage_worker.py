@@ -2,7 +2,8 @@
 
 Imported by the fork server before any worker exists: everything a worker needs is
 imported here, at module level, so a worker starts without importing anything. A
-worker opens its store and index only when its association sends the first instance.
+worker started for a waiting association opens its store and index only when the first
+instance arrives; a spare started ahead opens them while it waits.
 """
 
 from __future__ import annotations
@@ -40,11 +41,18 @@ def run_worker(conn: Connection, config: WorkerConfig) -> None:
     lock = IndexWriteLock(index_lock_path(settings.data_dir))
     opened: list[InlineIngestor] = []
 
-    def ingestor() -> InlineIngestor:  # on the first C-STORE
-        opened.append(InlineIngestor(make_store(settings), make_index_engine(settings), lock))
+    def ingestor() -> InlineIngestor:  # by the first C-STORE, or ahead in a spare
+        if not opened:
+            opened.append(InlineIngestor(make_store(settings), make_index_engine(settings), lock))
         return opened[0]
 
     try:
+        if not conn.poll(0):  # a spare, waiting: open the store and index meanwhile
+            try:
+                ingestor().prepare()
+            except Exception as exc:  # the first C-STORE reports it, as in any worker
+                log.warning("storage worker could not open its store or index: %s", exc)
+                opened.clear()
         try:
             plan: Plan = conn.recv()
             fd = reduction.recv_handle(conn)

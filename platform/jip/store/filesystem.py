@@ -51,6 +51,8 @@ class FilesystemStore(ObjectStore):
         self._ready: set[Path] = set()  # leaf folders known to exist
         self._root_fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY)
         self.nested = _layout_is_nested(self.root, self._root_fd)
+        if not self.nested:
+            self._ready = _make_flat_folders(self.root, self._root_fd)
         self._anonymous = _links_anonymous_files(self.root, self._root_fd)
         self.removed_temp_files = remove_stale_temp_files(self._tmp)
 
@@ -119,11 +121,12 @@ class FilesystemStore(ObjectStore):
         return functools.partial(_make_durable, fd, dirs)
 
     def _leaf_dir(self, leaf: Path) -> list[Path]:
-        """Create ``leaf`` (two levels under the root) if needed; returns the
-        directories whose entries must be fsynced for a new object in it to survive a
-        power loss: the leaf, and the parent of each folder created now. A leaf this
-        process finds already there is fsynced with its parents once (its creator may
-        still be flushing them); after that only the leaf."""
+        """Create ``leaf`` (of the nested layout: two levels under the root) if needed;
+        returns the directories whose entries must be fsynced for a new object in it to
+        survive a power loss: the leaf, and the parent of each folder created now. A
+        leaf this process finds already there is fsynced with its parents once (its
+        creator may still be flushing them); after that only the leaf. (The flat
+        layout's folders are all made, and made durable, when the store opens.)"""
         if leaf in self._ready:
             return [leaf]
         changed = [leaf]
@@ -201,6 +204,20 @@ def _layout_is_nested(root: Path, root_fd: int) -> bool:
         os.close(fd)
     os.fsync(root_fd)
     return nested
+
+
+def _make_flat_folders(root: Path, root_fd: int) -> set[Path]:
+    """The flat layout's 256 folders, made once and flushed when the store opens, so
+    no object ever waits for a folder to be created, and no process (each storage
+    worker opens the store anew) flushes a folder's parent for its first object in it.
+    The root is flushed every time: a folder another process made a moment ago may
+    not be durable yet."""
+    folders = {root / f"{i:02x}" for i in range(256)}
+    for folder in folders:
+        with contextlib.suppress(FileExistsError):
+            folder.mkdir()
+    os.fsync(root_fd)
+    return folders
 
 
 def _key_dirs(folder: Path) -> list[Path]:
