@@ -8,6 +8,8 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
 from jip.index.write_lock import IndexWriteLock, index_lock_path
 
 _HOLDER = """
@@ -43,32 +45,24 @@ def _acquire_in_thread(lock: IndexWriteLock) -> threading.Event:
     return got
 
 
-def test_a_second_process_waits_for_the_first_to_commit(tmp_path: Path) -> None:
+@pytest.mark.parametrize("let_go", ["commit", "killed"])
+def test_a_second_process_waits_until_the_holder_lets_go(tmp_path: Path, let_go: str) -> None:
+    """Woken as soon as the holder releases the lock, or dies holding it (the kernel
+    drops a dead process's locks): no polling interval, never stuck."""
     path = index_lock_path(tmp_path)
     holder = _holder(path)
     lock = IndexWriteLock(path)
     try:
         got = _acquire_in_thread(lock)
         assert not got.wait(0.5)  # the other process holds it
-        assert holder.stdin is not None
-        holder.stdin.write("release\n")
-        holder.stdin.flush()
-        assert got.wait(10)  # woken when it is free, no polling interval
-        holder.wait(10)
-    finally:
-        holder.kill()
-        lock.close()
-
-
-def test_a_killed_holder_frees_the_lock(tmp_path: Path) -> None:
-    path = index_lock_path(tmp_path)
-    holder = _holder(path)
-    lock = IndexWriteLock(path)
-    try:
-        got = _acquire_in_thread(lock)
-        assert not got.wait(0.3)
-        holder.kill()
+        if let_go == "commit":
+            assert holder.stdin is not None
+            holder.stdin.write("release\n")
+            holder.stdin.flush()
+        else:
+            holder.kill()
         assert got.wait(10)
+        holder.wait(10)
     finally:
         holder.kill()
         lock.close()
