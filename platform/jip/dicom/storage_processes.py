@@ -2,7 +2,7 @@
 
 With every association a thread of the site process, four senders kept the threads
 handing one interpreter lock to each other (about 160 futex calls per instance), and
-the site process used 0.9 of 2 cores while the disk waited. A worker process per
+ingest held the site process at one core, the lock's limit. A worker process per
 association receives, parses, hashes, writes, flushes and indexes under its own
 interpreter lock; the index write lock (``index.write_lock``) orders its commits with
 every other writer's.
