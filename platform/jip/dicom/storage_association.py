@@ -72,6 +72,16 @@ class StorageAssociation:
         self._dataset_parts: list[memoryview] = []
         self._dataset_size = 0
 
+    def serve(self) -> None:
+        """Run the association to its end; a failure aborts it, never raises."""
+        try:
+            self.run()
+        except (OSError, ul.PeerClosed) as exc:
+            log.info("storage association ended: %s", exc)
+        except Exception:
+            log.exception("storage association failed; aborting it")
+            send_quietly(self.sock, ul.abort())
+
     def run(self) -> None:
         sock = self.sock
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -224,23 +234,3 @@ def _meta_element(element: int, vr: bytes, value: bytes) -> bytes:
 def send_quietly(sock: socket.socket, data: bytes) -> None:
     with contextlib.suppress(OSError):
         sock.sendall(data)
-
-
-def serve_storage_association(
-    sock: socket.socket,
-    ingestor: Callable[[], Ingestor],
-    plan: Plan,
-    *,
-    network_timeout: float | None,
-    max_pdu_read: int,
-) -> None:
-    """Run an accepted association to its end; a failure aborts it, never raises."""
-    try:
-        StorageAssociation(
-            sock, ingestor, plan, network_timeout=network_timeout, max_pdu_read=max_pdu_read
-        ).run()
-    except (OSError, ul.PeerClosed) as exc:
-        log.info("storage association ended: %s", exc)
-    except Exception:
-        log.exception("storage association failed; aborting it")
-        send_quietly(sock, ul.abort())

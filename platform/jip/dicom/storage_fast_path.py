@@ -41,8 +41,8 @@ from jip.dicom.storage_association import (
     VERIFICATION,
     Context,
     Plan,
+    StorageAssociation,
     send_quietly,
-    serve_storage_association,
 )
 from jip.dicom.storage_classes import STORAGE_SOP_CLASSES
 from jip.dicom.storage_processes import StorageProcesses
@@ -112,13 +112,13 @@ class StorageFastPath:
             if self.processes is not None:
                 self.processes.serve(sock, plan)
             else:
-                serve_storage_association(
+                StorageAssociation(
                     sock,
                     lambda: self.runtime.ingestor,
                     plan,
                     network_timeout=self.ae.network_timeout,
                     max_pdu_read=self.max_pdu_read,
-                )
+                ).serve()
         except Exception:  # no worker process (fork failed, say): the peer must know
             log.exception("storage association could not be served; aborting it")
             send_quietly(sock, ul.abort())

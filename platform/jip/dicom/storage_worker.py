@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import create_engine
 
-from jip.dicom.storage_association import Plan, serve_storage_association
+from jip.dicom.storage_association import Plan, StorageAssociation
 from jip.index.records import prepare_statements
 from jip.index.write_lock import IndexWriteLock, index_lock_path
 from jip.ingest import InlineIngestor
@@ -61,13 +61,13 @@ def run_worker(conn: Connection, config: WorkerConfig) -> None:
         sock = socket.socket(fileno=fd)
         _exit_with_site(conn)
         try:
-            serve_storage_association(
+            StorageAssociation(
                 sock,
                 ingestor,
                 plan,
                 network_timeout=config.network_timeout,
                 max_pdu_read=config.max_pdu_read,
-            )
+            ).serve()
         finally:
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)

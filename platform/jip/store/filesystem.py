@@ -192,11 +192,7 @@ def _layout_is_nested(root: Path, root_fd: int) -> bool:
         if recorded in (_FLAT, _NESTED):
             return recorded == _NESTED
     nested = any(_key_dirs(top) for top in _key_dirs(root))
-    try:
-        fd = os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
-    except OSError as exc:  # read-only store: the layout is still what was found
-        log.warning("cannot record the store layout in %s: %s", marker, exc)
-        return nested
+    fd = os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
     try:
         _write_all(fd, (_NESTED if nested else _FLAT).encode() + b"\n")
         os.fsync(fd)
