@@ -11,17 +11,20 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from jip.dicom.parse import ParsedInstance, parse_instance
 from jip.errors import DatasetMismatchError, JIPError, StorageError
+from jip.index.models import Instance
 from jip.index.records import StoreOutcome, index_instance, record_instance
 from jip.index.write_lock import IndexWriteLock
 from jip.index.writer import IndexWriter
 from jip.store.base import ObjectStore, Staged
 
 log = logging.getLogger(__name__)
+
+_TOUCH_SCHEMA = select(Instance.sop_instance_uid).limit(0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,7 +134,9 @@ class InlineIngestor(Ingestor):
 
     def prepare(self) -> None:
         """Open the index connection now (a worker waiting for its association)."""
-        self._connection()
+        conn = self._connection()
+        with conn.begin():
+            conn.execute(_TOUCH_SCHEMA)  # SQLite reads the schema now, not for the first row
 
     def _connection(self) -> Connection:
         if self._conn is None:

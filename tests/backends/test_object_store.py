@@ -141,3 +141,19 @@ def test_folder_store_layouts(tmp_path: Path) -> None:
     # the record decides from now on, even for a store without a nested object yet
     assert FilesystemStore(old_root).nested
     assert not FilesystemStore(tmp_path / "fresh").nested
+
+
+def test_a_flat_store_missing_a_folder_makes_it_again(tmp_path: Path) -> None:
+    """A recorded flat store opens without making or flushing anything (each storage
+    worker opens it anew), yet a folder removed behind its back is made again."""
+    root = tmp_path / "objects"
+    FilesystemStore(root).close()
+    blob = b"an object for a folder that was removed"
+    key = content_key(blob)
+    (root / key[:2]).rmdir()
+    store = FilesystemStore(root)
+    try:
+        assert store.get(store.put(blob)) == blob
+        assert store.path(key).parent == root / key[:2]
+    finally:
+        store.close()

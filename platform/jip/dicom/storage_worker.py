@@ -2,8 +2,9 @@
 
 Imported by the fork server before any worker exists: everything a worker needs is
 imported here, at module level, so a worker starts without importing anything. A
-worker started for a waiting association opens its store and index only when the first
-instance arrives; a spare started ahead opens them while it waits.
+worker opens its store and index in a second thread as soon as it starts, while its
+association is handed over and negotiated (a spare: while it waits for one), so its
+first instance does not wait for them.
 """
 
 from __future__ import annotations
@@ -41,18 +42,33 @@ def run_worker(conn: Connection, config: WorkerConfig) -> None:
     lock = IndexWriteLock(index_lock_path(settings.data_dir))
     opened: list[InlineIngestor] = []
 
-    def ingestor() -> InlineIngestor:  # by the first C-STORE, or ahead in a spare
+    def open_ingestor() -> InlineIngestor:
+        return InlineIngestor(make_store(settings), make_index_engine(settings), lock)
+
+    def open_ahead() -> None:
+        try:
+            ingestor = open_ingestor()
+        except Exception as exc:  # the first C-STORE reports it, as in any worker
+            log.warning("storage worker could not open its store or index: %s", exc)
+            return
+        try:
+            ingestor.prepare()
+        except Exception as exc:
+            log.warning("storage worker could not open its index: %s", exc)
+            ingestor.close()
+            return
+        opened.append(ingestor)
+
+    ahead = threading.Thread(target=open_ahead, name="jip-open-ahead", daemon=True)
+    ahead.start()  # while the association is handed over and negotiated
+
+    def ingestor() -> InlineIngestor:  # by the first C-STORE
+        ahead.join()
         if not opened:
-            opened.append(InlineIngestor(make_store(settings), make_index_engine(settings), lock))
+            opened.append(open_ingestor())  # raises what failed ahead, aborting the association
         return opened[0]
 
     try:
-        if not conn.poll(0):  # a spare, waiting: open the store and index meanwhile
-            try:
-                ingestor().prepare()
-            except Exception as exc:  # the first C-STORE reports it, as in any worker
-                log.warning("storage worker could not open its store or index: %s", exc)
-                opened.clear()
         try:
             plan: Plan = conn.recv()
             fd = reduction.recv_handle(conn)
@@ -74,6 +90,7 @@ def run_worker(conn: Connection, config: WorkerConfig) -> None:
             sock.close()
     finally:
         conn.close()
+        ahead.join()
         for used in opened:
             used.close()
         lock.close()

@@ -7,6 +7,11 @@ ingest rate. A process crash loses nothing (the log is in the OS's cache); an OS
 or power loss can lose the log's last transactions - only a suffix, never a hole - but
 never the objects. So on start-up every object file written since shortly before the
 newest surviving index row, and not indexed, is indexed again from its own bytes.
+
+An unindexed file may also be one whose flush the power loss cut short: it was never
+acknowledged, and its bytes may be torn. It is indexed again only if its bytes still
+hash to its name; otherwise it is removed, so no torn copy ever enters the index under
+a key of its own.
 """
 
 from __future__ import annotations
@@ -44,6 +49,10 @@ def reindex_lost_objects(
     cutoff = 0.0 if newest is None else newest.replace(tzinfo=UTC).timestamp() - MARGIN_SECONDS
     restored = 0
     for path in _unindexed(store.files_since(cutoff), sessions):
+        if not store.is_intact(path.name):
+            log.warning("object %s was torn before it was acknowledged: removed", path.name)
+            store.delete(path.name)
+            continue
         try:
             ingestor.ingest(path.read_bytes())
         except (JIPError, OSError) as exc:

@@ -48,11 +48,14 @@ class FilesystemStore(ObjectStore):
         self.root.mkdir(parents=True, exist_ok=True)
         self._tmp = self.root / ".tmp"
         self._tmp.mkdir(exist_ok=True)
-        self._ready: set[Path] = set()  # leaf folders known to exist
+        self._ready: set[Path] = set()  # nested leaf folders known to exist
         self._root_fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY)
-        self.nested = _layout_is_nested(self.root, self._root_fd)
+        recorded = _recorded_layout(self.root)
+        self.nested = _is_nested(self.root) if recorded is None else recorded == _NESTED
         if not self.nested:
-            self._ready = _make_flat_folders(self.root, self._root_fd)
+            _make_flat_folders(self.root, self._root_fd, recorded is None)
+        if recorded is None:  # only now: a recorded flat layout has its folders durable
+            _record_layout(self.root, self._root_fd, self.nested)
         self._anonymous = _links_anonymous_files(self.root, self._root_fd)
         self.removed_temp_files = remove_stale_temp_files(self._tmp)
 
@@ -127,7 +130,7 @@ class FilesystemStore(ObjectStore):
         leaf this process finds already there is fsynced with its parents once (its
         creator may still be flushing them); after that only the leaf. (The flat
         layout's folders are all made, and made durable, when the store opens.)"""
-        if leaf in self._ready:
+        if not self.nested or leaf in self._ready:
             return [leaf]
         changed = [leaf]
         for d in (leaf.parent, leaf):
@@ -153,6 +156,13 @@ class FilesystemStore(ObjectStore):
 
     def exists(self, key: str) -> bool:
         return self.path(key).exists()
+
+    def is_intact(self, key: str) -> bool:
+        """True if the object's file holds bytes that hash to ``key``."""
+        try:
+            return _holds(self.path(key), key)
+        except FileNotFoundError:
+            return False
 
     def delete(self, key: str) -> None:
         with contextlib.suppress(FileNotFoundError):
@@ -180,40 +190,47 @@ _LAYOUT_FILE = ".layout"
 _FLAT, _NESTED = "flat", "nested"
 
 
-def _layout_is_nested(root: Path, root_fd: int) -> bool:
+def _recorded_layout(root: Path) -> str | None:
     """Which folder layout this store has: ``ab/<key>`` (flat, for every new store) or
     ``ab/cd/<key>`` (nested, stores written before 2026-11-28, read and written as
-    they are). Recorded in ``.layout`` on first use. Why flat: with 65,536 leaf
-    folders nearly every object of a young store created two folders, each a new
-    inode, a directory block and a parent to flush: ingest was 11% faster without."""
-    marker = root / _LAYOUT_FILE
+    they are), as recorded in ``.layout``; ``None`` for a store not yet recorded. Why
+    flat: with 65,536 leaf folders nearly every object of a young store created two
+    folders, each a new inode, a directory block and a parent to flush: ingest was 11%
+    faster without."""
     with contextlib.suppress(FileNotFoundError):
-        recorded = marker.read_text().strip()
+        recorded = (root / _LAYOUT_FILE).read_text().strip()
         if recorded in (_FLAT, _NESTED):
-            return recorded == _NESTED
-    nested = any(_key_dirs(top) for top in _key_dirs(root))
-    fd = os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
+            return recorded
+    return None
+
+
+def _is_nested(root: Path) -> bool:
+    return any(_key_dirs(top) for top in _key_dirs(root))
+
+
+def _record_layout(root: Path, root_fd: int, nested: bool) -> None:
+    fd = os.open(root / _LAYOUT_FILE, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
     try:
         _write_all(fd, (_NESTED if nested else _FLAT).encode() + b"\n")
         os.fsync(fd)
     finally:
         os.close(fd)
     os.fsync(root_fd)
-    return nested
 
 
-def _make_flat_folders(root: Path, root_fd: int) -> set[Path]:
-    """The flat layout's 256 folders, made once and flushed when the store opens, so
-    no object ever waits for a folder to be created, and no process (each storage
-    worker opens the store anew) flushes a folder's parent for its first object in it.
-    The root is flushed every time: a folder another process made a moment ago may
-    not be durable yet."""
-    folders = {root / f"{i:02x}" for i in range(256)}
-    for folder in folders:
+def _make_flat_folders(root: Path, root_fd: int, new_store: bool) -> None:
+    """The flat layout's 256 folders, made once, so no object ever waits for a folder
+    to be created, and no process (each storage worker opens the store anew) flushes a
+    folder's parent for its first object in it. The root is flushed if this process
+    made a folder, or if the store is new (another process may be making them right
+    now); a store whose layout is recorded had its folders flushed before the record
+    was written, so a storage worker opening it flushes nothing."""
+    missing = {f"{i:02x}" for i in range(256)} - set(os.listdir(root_fd))
+    for name in missing:
         with contextlib.suppress(FileExistsError):
-            folder.mkdir()
-    os.fsync(root_fd)
-    return folders
+            os.mkdir(name, dir_fd=root_fd)
+    if missing or new_store:
+        os.fsync(root_fd)
 
 
 def _key_dirs(folder: Path) -> list[Path]:
