@@ -11,7 +11,7 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from jip.dicom.parse import ParsedInstance, parse_instance
@@ -24,7 +24,7 @@ from jip.store.base import ObjectStore, Staged
 
 log = logging.getLogger(__name__)
 
-_TOUCH_SCHEMA = select(Instance.sop_instance_uid).limit(0)
+_TOUCH_SCHEMA = f"SELECT 1 FROM {Instance.__tablename__} LIMIT 0"  # nothing to compile
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,8 +135,8 @@ class InlineIngestor(Ingestor):
     def prepare(self) -> None:
         """Open the index connection now (a worker waiting for its association)."""
         conn = self._connection()
-        with conn.begin():
-            conn.execute(_TOUCH_SCHEMA)  # SQLite reads the schema now, not for the first row
+        with conn.begin():  # SQLite reads its schema now, not for the first instance
+            conn.exec_driver_sql(_TOUCH_SCHEMA)
 
     def _connection(self) -> Connection:
         if self._conn is None:
