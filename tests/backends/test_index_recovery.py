@@ -75,7 +75,9 @@ def test_sqlite_skips_its_own_flush_only_beside_the_folder_store(settings: Setti
         engine.dispose()
 
 
-def test_an_unindexed_torn_object_is_removed_not_indexed(settings: Settings, tmp_path: Path) -> None:
+def test_an_unindexed_torn_object_is_removed_not_indexed(
+    settings: Settings, tmp_path: Path
+) -> None:
     """A power loss can cut an object's flush short: nothing was acknowledged for it,
     and its bytes may be torn. Indexing them would give a corrupt instance a key of
     its own; start-up removes the file instead, and the sender's resend is stored."""

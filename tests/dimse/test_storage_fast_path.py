@@ -33,7 +33,11 @@ STUDY_GET = "1.2.840.10008.5.1.4.1.2.2.3"
 
 
 def _rq(
-    *syntaxes: str, called: str = "JIP", calling: str = "SCU", extra: list | None = None
+    *syntaxes: str,
+    called: str = "JIP",
+    calling: str = "SCU",
+    extra: list | None = None,
+    max_pdu: int = 16384,
 ) -> bytes:
     prim = A_ASSOCIATE()
     prim.application_context_name = UID("1.2.840.10008.3.1.1.1")
@@ -46,7 +50,7 @@ def _rq(
         contexts.append(cx)
     prim.presentation_context_definition_list = contexts
     max_length = MaximumLengthNotification()
-    max_length.maximum_length_received = 16384
+    max_length.maximum_length_received = max_pdu
     prim.user_information = [max_length, *(extra or [])]
     pdu = A_ASSOCIATE_RQ()
     pdu.from_primitive(prim)
@@ -70,6 +74,16 @@ def test_only_plain_storage_associations_take_the_fast_path(tmp_path: Path) -> N
         assert fast.plan(_rq(CT, called="NOTJIP")) is None  # pynetdicom rejects it
         assert fast.plan(_rq(CT, calling="STRANGER")) is None
         assert fast.plan(b"\x01\x00\x00\x00\x00\x10garbage") is None
+        # the same request bytes again: the same answer, negotiated only once
+        assert fast.plan(_rq(CT, "1.2.840.10008.1.1")) is plan
+        assert fast.plan(_rq(CT, calling="STRANGER")) is None
+        # more different requests than are remembered: each answered by its own bytes
+        for n in range(150):
+            calling = "SCU" if n % 2 else "OTHER"
+            called = "JIP" if n % 3 else "NOTJIP"
+            got = fast.plan(_rq(CT, calling=calling, called=called, max_pdu=20000 + n))
+            assert (got is not None) == bool(n % 3)
+            assert got is None or (got.calling_ae, got.peer_max_pdu) == (calling, 20000 + n)
     finally:
         runtime.close()
 
