@@ -175,3 +175,35 @@ def test_workers_the_site_and_an_import_write_one_index_together(
     for files in [*by_store, by_stow, by_import]:
         assert indexed(site, str(pydicom.dcmread(files[0]).SeriesInstanceUID)) == 12
     assert "database is locked" not in site.log.read_text()
+
+
+def test_a_worker_without_its_index_answers_a_failure_and_recovers(
+    site: JipProcess, tmp_path: Path
+) -> None:
+    """A worker opens the index as soon as it starts; if that fails, its C-STOREs are
+    answered with a failure status (nothing acknowledged), the site keeps serving, and
+    the same association stores once the index can be opened again."""
+    files = write_series(SeriesSpec(slices=2, size=32), tmp_path / "ct")
+    index = site.data_dir / "index.sqlite3"
+    away = index.with_name("index.sqlite3.away")
+    assert wait_until(lambda: workers(site.proc.pid) == [])
+    index.rename(away)  # the site keeps its open connections; a new one finds a folder
+    index.mkdir()
+    try:
+        assoc = _associate(site)
+        try:
+            assert assoc.send_c_store(pydicom.dcmread(files[0])).Status == 0xA700
+            assert httpx.get(f"{site.url}/api/v1/health", timeout=10).status_code == 200
+            index.rmdir()
+            away.rename(index)
+            assert assoc.send_c_store(pydicom.dcmread(files[0])).Status == 0x0000
+            assert assoc.send_c_store(pydicom.dcmread(files[1])).Status == 0x0000
+        finally:
+            assoc.release()
+    finally:
+        if index.is_dir():
+            index.rmdir()
+            away.rename(index)
+    assert "could not open its index" in site.log.read_text()
+    series_uid = str(pydicom.dcmread(files[0]).SeriesInstanceUID)
+    assert indexed(site, series_uid) == 2
