@@ -1,7 +1,8 @@
 """Storage associations in worker processes: one per association (and one spare while
 associations come in), gone when it ends or when the site goes, a killed worker costs
-only its own association, and workers, the site's own writer (STOW-RS) and a
-`jip import` beside `jip up` share the index."""
+only its own association, a worker that cannot open the index answers failures until
+it can, and workers, the site's own writer (STOW-RS) and a `jip import` beside `jip up`
+share the index."""
 
 from __future__ import annotations
 
