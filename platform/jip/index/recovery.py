@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from jip.errors import JIPError
 from jip.index.models import Instance, Series
 from jip.ingest import Ingestor
+from jip.store.base import content_key
 from jip.store.filesystem import FilesystemStore
 
 log = logging.getLogger(__name__)
@@ -49,12 +50,13 @@ def reindex_lost_objects(
     cutoff = 0.0 if newest is None else newest.replace(tzinfo=UTC).timestamp() - MARGIN_SECONDS
     restored = 0
     for path in _unindexed(store.files_since(cutoff), sessions):
-        if not store.is_intact(path.name):
-            log.warning("object %s was torn before it was acknowledged: removed", path.name)
-            store.delete(path.name)
-            continue
         try:
-            ingestor.ingest(path.read_bytes())
+            data = path.read_bytes()
+            if content_key(data) != path.name:
+                log.warning("object %s was torn before it was acknowledged: removed", path.name)
+                store.delete(path.name)
+                continue
+            ingestor.ingest(data)
         except (JIPError, OSError) as exc:
             log.warning("object %s could not be indexed again: %s", path.name, exc)
             continue

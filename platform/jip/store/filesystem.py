@@ -157,13 +157,6 @@ class FilesystemStore(ObjectStore):
     def exists(self, key: str) -> bool:
         return self.path(key).exists()
 
-    def is_intact(self, key: str) -> bool:
-        """True if the object's file holds bytes that hash to ``key``."""
-        try:
-            return _holds(self.path(key), key)
-        except FileNotFoundError:
-            return False
-
     def delete(self, key: str) -> None:
         with contextlib.suppress(FileNotFoundError):
             self.path(key).unlink()
