@@ -5,7 +5,8 @@
 Sends 2,000 CT instances of 512x512 (20 series) and 5,000 instances of 64x64 (50
 series) over 1 and over 4 associations (parallel storescu processes, TCP_NODELAY=1) to
 each receiver, started fresh for every measurement. Prints instances/s, MB/s, the
-ratios JIP/Orthanc and JIP/storescp, and the RSS of ``jip up`` idle and during ingest.
+ratios JIP/Orthanc and JIP/storescp, the RSS of ``jip up`` idle and during ingest, and
+what each receiver made the disk write per instance (its page cache included).
 For reference it also measures the disk's durable-write ceiling: the same files copied
 by as many threads with write + fsync + rename + fsync(dir) each, no DICOM at all
 (storescp acknowledges objects still in the page cache; JIP only durable ones).
@@ -72,6 +73,7 @@ class Result:
     seconds: float
     stored: int
     rss_max_mb: float | None = None
+    disk_kb_per_instance: float | None = None
 
     @property
     def per_second(self) -> float:
@@ -168,6 +170,28 @@ def durable_write(series: list[list[Path]], associations: int, work: Path) -> tu
     for t in threads:
         t.join()
     return time.perf_counter() - t0, count_files(out)
+
+
+class DiskWrites:
+    """Bytes the disk holding ``folder`` has written (``/proc/diskstats``), so the
+    figures show what a durable receiver pays for beside the object bytes: its index,
+    the filesystem journal, copies. ``None`` where the folder is on no block device
+    listed there (tmpfs, overlay, not Linux)."""
+
+    def __init__(self, folder: Path) -> None:
+        dev = folder.stat().st_dev
+        self._id = (str(os.major(dev)), str(os.minor(dev)))
+
+    def read(self) -> int | None:
+        try:
+            with open("/proc/diskstats") as stats:
+                for line in stats:
+                    fields = line.split()
+                    if (fields[0], fields[1]) == self._id:
+                        return int(fields[9]) * 512  # sectors written, always of 512 bytes
+        except OSError:
+            return None
+        return None
 
 
 def settle() -> None:
@@ -303,6 +327,8 @@ def main() -> int:
                 shutil.rmtree(work, ignore_errors=True)
                 work.mkdir(parents=True)
                 settle()
+                disk = DiskWrites(work)
+                written_before = disk.read()
                 rss = None
                 if name == "jip":
                     seconds, stored, rss = run_jip(series, n, work, idle)
@@ -312,10 +338,19 @@ def main() -> int:
                     seconds, stored = durable_write(series, n, work)
                 else:
                     seconds, stored = run_peer(start_storescp, series, n, work)
+                os.sync()  # what storescp and Orthanc left in the page cache counts too
+                written_after = disk.read()
+                written = (
+                    (written_after - written_before) / len(files) / 1024
+                    if written_before is not None and written_after is not None
+                    else None
+                )
                 shutil.rmtree(work, ignore_errors=True)
-                r = Result(ds.name, name, n, len(files), mb, seconds, stored, rss)
+                r = Result(ds.name, name, n, len(files), mb, seconds, stored, rss, written)
                 results.append(r)
                 extra = f"  rss peak {rss:.0f} MB" if rss else ""
+                if written is not None:
+                    extra += f"  disk {written:.0f} kB/instance"
                 print(
                     f"  {name:9s} {n} assoc: {r.per_second:8.1f} inst/s {r.mb_per_second:7.1f} MB/s"
                     f"  ({seconds:.1f} s, stored {stored}){extra}",
@@ -343,9 +378,9 @@ def print_table(results: list[Result], idle: list[float]) -> None:
     print(
         "\n| data set | assoc | JIP inst/s | JIP MB/s | Orthanc inst/s | storescp inst/s "
         "| durable-write ceiling inst/s | JIP/Orthanc | JIP/storescp | JIP/ceiling "
-        "| JIP RSS peak MB |"
+        "| JIP RSS peak MB | disk kB/instance: object, JIP, Orthanc, storescp, ceiling |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     keys = sorted({(r.dataset, r.associations) for r in results}, key=lambda k: (k[0], k[1]))
     for ds, n in keys:
         by = {r.receiver: r for r in results if r.dataset == ds and r.associations == n}
@@ -357,11 +392,20 @@ def print_table(results: list[Result], idle: list[float]) -> None:
         vs_o = f"{j.per_second / o.per_second:.2f}x" if j and o else "-"
         vs_s = f"{j.per_second / s.per_second:.0%}" if j and s else "-"
         vs_c = f"{j.per_second / c.per_second:.0%}" if j and c else "-"
+
+        def disk(r: Result | None) -> str:
+            return f"{r.disk_kb_per_instance:.0f}" if r and r.disk_kb_per_instance else "-"
+
+        any_r = next(iter(by.values()))
+        written = ", ".join(
+            [f"{any_r.megabytes * 1e6 / any_r.instances / 1024:.0f}", *map(disk, (j, o, s, c))]
+        )
         print(
             f"| {ds} | {n} | {rate(j)} | {j.mb_per_second:.1f} | {rate(o)} | {rate(s)} | "
-            f"{rate(c)} | {vs_o} | {vs_s} | {vs_c} | {j.rss_max_mb or 0:.0f} |"
+            f"{rate(c)} | {vs_o} | {vs_s} | {vs_c} | {j.rss_max_mb or 0:.0f} | {written} |"
             if j
-            else f"| {ds} | {n} | - | - | {rate(o)} | {rate(s)} | {rate(c)} | - | - | - | - |"
+            else f"| {ds} | {n} | - | - | {rate(o)} | {rate(s)} | {rate(c)} | - | - | - | - "
+            f"| {written} |"
         )
     if idle:
         print(f"\njip up idle RSS: {max(idle):.0f} MB (max over {len(idle)} starts)")
