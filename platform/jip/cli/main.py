@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import errno
 import signal
+import socket
 import threading
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -52,14 +54,24 @@ def up(
     setup_logging()
     from jip.errors import JIPError
 
+    host = settings.bind_host
+    # both ports are taken before anything starts or "JIP is up" is printed: a port in
+    # use is the commonest way a first start fails (another PACS on 11112, a dev server
+    # on 8080), and it deserves one clear line, not a traceback after the banner
+    http_socket = _listen_or_exit(host, settings.http_port, "HTTP", "JIP_HTTP_PORT")
     try:
         runtime = Runtime(settings)
     except JIPError as exc:  # store or index unreachable / misconfigured
+        http_socket.close()
         console.print(f"[red]JIP cannot start[/]: {exc.message}")
         raise typer.Exit(1) from exc
-    dicom = start_dicom_server(runtime)
+    try:
+        dicom = start_dicom_server(runtime)
+    except OSError as exc:
+        http_socket.close()
+        runtime.close()
+        _exit_port_in_use(exc, host, settings.dicom_port, "DICOM", "JIP_DICOM_PORT")
     runtime.start_background()
-    host = settings.bind_host
     url = f"http://{host}:{settings.http_port}/"
     console.print(f"[bold green]JIP is up[/]  data: {settings.data_dir.resolve()}")
     console.print(f"  browser UI   {url}")
@@ -85,11 +97,46 @@ def up(
 
     freeze_startup_heap()  # no full collection walks the start-up objects again
     try:
-        server.run()
+        server.run(sockets=[http_socket])
     finally:
         dicom.shutdown()
         runtime.close()
         console.print("JIP stopped.")
+
+
+def _listen_or_exit(host: str, port: int, what: str, variable: str) -> socket.socket:
+    """A listening TCP socket on ``host:port`` (as uvicorn would open it), or exit 1
+    with one line naming the setting to change."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+        sock = socket.socket(family, kind, proto)
+    except OSError as exc:
+        console.print(f"[red]JIP cannot start[/]: {what} address {host}:{port}: {exc}")
+        raise typer.Exit(1) from exc
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        _exit_port_in_use(exc, host, port, what, variable)
+    return sock
+
+
+def _exit_port_in_use(exc: OSError, host: str, port: int, what: str, variable: str) -> NoReturn:
+    if exc.errno == errno.EADDRINUSE:
+        reason = "is already in use by another program"
+    elif exc.errno == errno.EACCES:
+        reason = "is privileged: listening on it needs root"
+    else:
+        reason = f"cannot be opened ({exc.strerror or exc})"
+    console.print(
+        f"[red]JIP cannot start[/]: {what} port {port} on {host} {reason}; "
+        f"choose another with {variable} or --{what.lower()}-port"
+    )
+    raise typer.Exit(1) from exc
 
 
 if __name__ == "__main__":
