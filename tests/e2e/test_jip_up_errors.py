@@ -1,0 +1,61 @@
+"""`jip up` that cannot start (a port taken by another program, a data folder it cannot
+use): one line naming what and the setting to change, exit status 1, no traceback and
+no "JIP is up" banner before it."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import BIN, free_port
+
+
+@pytest.mark.parametrize("which", ["http", "dicom"])
+def test_a_port_in_use_is_named_before_anything_starts(tmp_path: Path, which: str) -> None:
+    holder = socket.socket()
+    holder.bind(("127.0.0.1", 0))
+    holder.listen()
+    busy = holder.getsockname()[1]
+    ports = {"http": free_port(), "dicom": free_port(), which: busy}
+    env = dict(os.environ, COLUMNS="500")  # rich folds long paths at the terminal width
+    env.update(
+        JIP_DATA_DIR=str(tmp_path / "data"),
+        JIP_HTTP_PORT=str(ports["http"]),
+        JIP_DICOM_PORT=str(ports["dicom"]),
+    )
+    try:
+        r = subprocess.run(
+            [str(BIN / "jip"), "up"], env=env, capture_output=True, text=True, timeout=120
+        )
+    finally:
+        holder.close()
+    out = " ".join((r.stdout + r.stderr).split())
+    assert r.returncode == 1, out[-2000:]
+    assert f"{which.upper()} port {busy} on 127.0.0.1 is already in use" in out
+    assert f"JIP_{which.upper()}_PORT" in out
+    assert "JIP is up" not in out
+    assert "Traceback" not in out
+
+
+def test_an_unusable_data_folder_is_named(tmp_path: Path) -> None:
+    in_the_way = tmp_path / "a-file"
+    in_the_way.write_text("not a folder")
+    env = dict(os.environ, COLUMNS="500")  # rich folds long paths at the terminal width
+    env.update(
+        JIP_DATA_DIR=str(in_the_way / "data"),
+        JIP_HTTP_PORT=str(free_port()),
+        JIP_DICOM_PORT=str(free_port()),
+    )
+    r = subprocess.run(
+        [str(BIN / "jip"), "up"], env=env, capture_output=True, text=True, timeout=120
+    )
+    out = " ".join((r.stdout + r.stderr).split())
+    assert r.returncode == 1, out[-2000:]
+    folder = in_the_way / "data"
+    assert f"cannot use the data folder {folder} (JIP_DATA_DIR): Not a directory" in out
+    assert "JIP is up" not in out
+    assert "Traceback" not in out
