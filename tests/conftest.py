@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -144,3 +145,19 @@ def object_files(data_dir: Path) -> list[Path]:
         for p in objects.rglob("*")
         if p.is_file() and not p.relative_to(objects).parts[0].startswith(".")
     )
+
+
+@contextmanager
+def small_filesystem(mount: Path, megabytes: int) -> Iterator[Path]:
+    """A real filesystem of fixed size (tmpfs) at ``mount``, for a disk that fills up;
+    needs root (CI runs as root), else the test is skipped and says why."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a filesystem of fixed size needs root (CI runs as root)")
+    mount.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={megabytes}m", "tmpfs", str(mount)], check=True
+    )
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)

@@ -115,6 +115,12 @@ export interface CohortMember {
   study_date: string;
 }
 
+/** The parts of /api/v1/health the UI shows: what needs an admin soon. */
+export interface Health {
+  status: string;
+  warnings: string[];
+}
+
 export interface Statistics {
   patients: number;
   studies: number;
@@ -192,6 +198,7 @@ export const api = {
   study: (uid: string) => request<StudyDetail>(`/api/v1/studies/${enc(uid)}`),
   patient: (id: string) => request<Patient>(`/api/v1/patients/${enc(id)}`),
   statistics: () => request<Statistics>("/api/v1/statistics"),
+  health: () => request<Health>("/api/v1/health"),
   cohorts: () => request<Cohort[]>("/api/v1/cohorts"),
   cohort: (id: number) => request<Cohort>(`/api/v1/cohorts/${id}`),
   cohortMembers: (id: number) => request<CohortMember[]>(`/api/v1/cohorts/${id}/series`),

@@ -44,6 +44,31 @@ function Totals() {
   );
 }
 
+const WARNINGS_EVERY_MS = 60_000;
+
+/** What the site says needs an admin soon (a data disk filling up), above every page:
+ * the people browsing are the first to see it, before senders get refusals. */
+function SiteWarnings() {
+  const [warnings, setWarnings] = useState<string[]>([]);
+  useEffect(() => {
+    const ask = () => api.health().then((h) => setWarnings(h.warnings ?? []), () => {});
+    let timer = 0;
+    afterFirstPage(() => {
+      ask();
+      timer = window.setInterval(ask, WARNINGS_EVERY_MS);
+    });
+    return () => window.clearInterval(timer);
+  }, []);
+  if (!warnings.length) return null;
+  return (
+    <div class="site-warning" role="alert" data-testid="site-warning">
+      {warnings.map((w) => (
+        <p key={w}>{w}</p>
+      ))}
+    </div>
+  );
+}
+
 /** A page that throws while rendering shows the error, never a blank screen. */
 function Page({ path, search }: { path: string; search: string }) {
   const [error, reset] = useErrorBoundary();
@@ -75,6 +100,7 @@ function App() {
           API
         </a>
       </nav>
+      <SiteWarnings />
       <Page key={path} path={path} search={search} />
     </div>
   );

@@ -14,6 +14,7 @@ from sqlalchemy import func, inspect, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from jip.config import Settings
+from jip.disk_space import disk_space
 from jip.runtime import describe_backends
 
 
@@ -26,6 +27,9 @@ class SiteStatus:
     index_error: str = ""
     running: bool = False
     listening: dict[str, str] = field(default_factory=dict)
+    disk_free_bytes: int | None = None
+    disk_total_bytes: int | None = None
+    disk_warning: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -37,6 +41,10 @@ def collect_status(settings: Settings, *, http_timeout: float = 2.0) -> SiteStat
     )
     _read_index(settings, status)
     _probe_server(settings, status, http_timeout)
+    space = disk_space(settings.data_dir)
+    if space is not None:
+        status.disk_free_bytes, status.disk_total_bytes = space.free_bytes, space.total_bytes
+        status.disk_warning = space.warning or ""
     return status
 
 

@@ -80,6 +80,7 @@ def test_import_and_status_on_each_backend(combo_env: dict[str, str], tmp_path: 
     assert status["counts"] == {"patients": 2, "studies": 2, "series": 2, "instances": 6}
     assert status["stored_bytes"] == report["bytes_stored"] > 0
     assert status["running"] is False and status["index_error"] == ""
+    assert 0 < status["disk_free_bytes"] <= status["disk_total_bytes"]
     settings = settings_from_env(env, tmp_path / "data")
     assert status["backends"]["store"].startswith(settings.store_backend)
 
@@ -141,3 +142,4 @@ def test_echo_send_status_against_running_site(combo_site: Site, tmp_path: Path)
     assert status["counts"]["instances"] == before + 4
     human = run_jip("status", env=jip.env)
     assert human.returncode == 0 and "instances" in human.stdout and "yes" in human.stdout
+    assert "disk free" in human.stdout

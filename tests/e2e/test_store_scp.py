@@ -10,6 +10,7 @@ import httpx
 import pydicom
 from pydicom.data import get_testdata_file
 
+from jip.disk_space import LOW_BYTES
 from tests.conftest import JipProcess, object_files, tool_env
 
 STORESCU = shutil.which("storescu") or "storescu"
@@ -52,6 +53,10 @@ def test_storescu_stores_exact_bytes_and_indexes(jip: JipProcess, ct_series: lis
         assert ds.file_meta.TransferSyntaxUID == original.file_meta.TransferSyntaxUID
     health = httpx.get(f"{jip.url}/api/v1/health").json()
     assert health["status"] == "ok"
+    space = shutil.disk_usage(jip.data_dir)
+    assert health["data_total_bytes"] == space.total
+    assert abs(health["data_free_bytes"] - space.free) < 256 << 20  # others write too
+    assert (health["warnings"] == []) == (space.free >= LOW_BYTES)
 
 
 def test_duplicate_sent_twice_is_stored_once(jip: JipProcess, ct_series: list[Path]) -> None:

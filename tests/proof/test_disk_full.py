@@ -8,7 +8,6 @@ runs as root), so the kernel itself answers ENOSPC to the store and to SQLite.""
 
 from __future__ import annotations
 
-import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +19,7 @@ from pynetdicom import AE
 
 from jip.store.base import content_key
 from jip.synthetic import SeriesSpec, write_series
-from tests.conftest import JipProcess, start_jip
+from tests.conftest import JipProcess, small_filesystem, start_jip
 from tests.proof.helpers import dataset_part, index_rows, object_files, object_path, sop_uid
 
 OUT_OF_RESOURCES = 0xA700
@@ -28,15 +27,8 @@ OUT_OF_RESOURCES = 0xA700
 
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
-    if os.geteuid() != 0:
-        pytest.skip("mounting a filesystem of fixed size needs root (CI runs as root)")
-    mount = tmp_path / "disk"
-    mount.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=12m", "tmpfs", str(mount)], check=True)
-    try:
+    with small_filesystem(tmp_path / "disk", 12) as mount:
         yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
 def _send(jip: JipProcess, files: list[Path]) -> dict[str, int]:
@@ -82,7 +74,12 @@ def test_a_full_disk_refuses_what_does_not_fit_and_loses_nothing(
         refused = {uid for uid, status in statuses.items() if status != 0x0000}
         assert acked and refused  # the disk filled up part way
         assert {statuses[uid] for uid in refused} == {OUT_OF_RESOURCES}
-        assert httpx.get(f"{jip.url}/api/v1/health", timeout=30).status_code == 200
+        health = httpx.get(f"{jip.url}/api/v1/health", timeout=30)
+        assert health.status_code == 200  # still serving, and says why stores fail
+        assert health.json()["data_total_bytes"] == 12 << 20
+        assert health.json()["data_free_bytes"] < 1 << 20
+        [warning] = health.json()["warnings"]
+        assert "MB free" in warning and str(small_disk / "data") in warning
 
         rows = _check_store(jip)
         assert set(rows) == acked  # acknowledged means indexed; refused means not

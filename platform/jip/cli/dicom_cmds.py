@@ -133,6 +133,9 @@ def status(
     for name, n in st.counts.items():
         table.add_row(name, f"{n:,}")
     table.add_row("stored", human_size(st.stored_bytes))
+    if st.disk_free_bytes is not None and st.disk_total_bytes is not None:
+        free = f"{human_size(st.disk_free_bytes)} of {human_size(st.disk_total_bytes)}"
+        table.add_row("disk free", f"[red]{free}[/]" if st.disk_warning else free)
     if st.running:
         table.add_row("running", "[green]yes[/]")
         for name, where in st.listening.items():
