@@ -17,6 +17,8 @@ import yaml
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from jip.errors import StorageError
+
 
 class DicomPeer(BaseModel):
     """A remote DICOM node JIP may send to (C-MOVE destination) or pull from (PACS).
@@ -156,7 +158,14 @@ class Settings(BaseSettings):
         return f"sqlite:///{(self.data_dir / 'index.sqlite3').resolve()}"
 
     def ensure_dirs(self) -> None:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        """Raises ``StorageError`` naming the folder and the setting if it cannot be made."""
+        try:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:  # a file in the way, no permission, read-only mount
+            raise StorageError(
+                f"cannot use the data folder {self.data_dir} (JIP_DATA_DIR): "
+                f"{exc.strerror or exc}"
+            ) from exc
 
 
 def _is_loopback(host: str) -> bool:

@@ -28,13 +28,7 @@ class Runtime:
     """Built once per process; adapters (HTTP, DICOM, CLI) receive it, never globals."""
 
     def __init__(self, settings: Settings) -> None:
-        try:
-            settings.ensure_dirs()
-        except OSError as exc:  # a file in the way, no permission, read-only mount
-            raise StorageError(
-                f"cannot use the data folder {settings.data_dir} (JIP_DATA_DIR): "
-                f"{exc.strerror or exc}"
-            ) from exc
+        settings.ensure_dirs()
         self.settings = settings
         self.engine: Engine = make_index_engine(settings)
         try:

@@ -1,6 +1,6 @@
 """`jip up` that cannot start (a port taken by another program, a data folder it cannot
-use): one line naming what and the setting to change, exit status 1, no traceback and
-no "JIP is up" banner before it."""
+use or another site serves): one line naming what and the setting to change, exit
+status 1, no traceback and no "JIP is up" banner before it."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ import socket
 import subprocess
 from pathlib import Path
 
+import httpx
 import pytest
 
-from tests.conftest import BIN, free_port
+from tests.conftest import BIN, free_port, start_jip
 
 
 @pytest.mark.parametrize("which", ["http", "dicom"])
@@ -59,3 +60,22 @@ def test_an_unusable_data_folder_is_named(tmp_path: Path) -> None:
     assert f"cannot use the data folder {folder} (JIP_DATA_DIR): Not a directory" in out
     assert "JIP is up" not in out
     assert "Traceback" not in out
+
+
+def test_a_second_site_on_one_data_folder_is_refused(tmp_path: Path) -> None:
+    first = start_jip(tmp_path / "data")
+    try:
+        env = dict(first.env, COLUMNS="500")
+        env.update(JIP_HTTP_PORT=str(free_port()), JIP_DICOM_PORT=str(free_port()))
+        r = subprocess.run(
+            [str(BIN / "jip"), "up"], env=env, capture_output=True, text=True, timeout=120
+        )
+        out = " ".join((r.stdout + r.stderr).split())
+        assert r.returncode == 1, out[-2000:]
+        assert f"already served by another `jip up` (pid {first.proc.pid})" in out
+        assert "JIP is up" not in out
+        assert httpx.get(f"{first.url}/api/v1/health", timeout=30).status_code == 200
+    finally:
+        first.stop()
+    again = start_jip(tmp_path / "data")  # the lock went with the first site
+    again.stop()

@@ -44,6 +44,7 @@ def up(
     from jip.dicom.server import start_dicom_server
     from jip.logs import setup_logging
     from jip.runtime import Runtime
+    from jip.site_lock import SiteLock
 
     overrides: dict[str, Any] = {
         k: v
@@ -54,6 +55,12 @@ def up(
     setup_logging()
     from jip.errors import JIPError
 
+    try:
+        settings.ensure_dirs()
+        site_lock = SiteLock(settings.data_dir)  # one site per data folder
+    except JIPError as exc:
+        console.print(f"[red]JIP cannot start[/]: {exc.message}")
+        raise typer.Exit(1) from exc
     host = settings.bind_host
     # both ports are taken before anything starts or "JIP is up" is printed: a port in
     # use is the commonest way a first start fails (another PACS on 11112, a dev server
@@ -101,6 +108,7 @@ def up(
     finally:
         dicom.shutdown()
         runtime.close()
+        site_lock.release()
         console.print("JIP stopped.")
 
 

@@ -1,0 +1,57 @@
+"""One ``jip up`` per data folder.
+
+Two sites on one folder would each run start-up recovery, the series-complete monitor
+and the workflow engine over the same index and objects. ``jip import`` and the other
+commands may still run beside the site: they share the index through its write lock
+(``index.write_lock``); only a site takes this one. The kernel drops an ``flock`` with
+its process, so a killed site never leaves its folder locked.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+from pathlib import Path
+
+from jip.errors import JIPError, StorageError
+
+LOCK_FILE = "site.lock"
+
+
+class SiteBusyError(JIPError):
+    """Another ``jip up`` serves this data folder."""
+
+    http_status = 409
+
+
+class SiteLock:
+    """Held from construction (raises ``SiteBusyError`` if another site holds it, or
+    ``StorageError`` if the folder cannot be used) until ``release`` or exit."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.path = data_dir / LOCK_FILE
+        try:
+            # close-on-exec: the storage workers' fork server and containers must not
+            # inherit it (a lock shared with a child outlives the site)
+            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        except OSError as exc:
+            raise StorageError(
+                f"cannot use the data folder {data_dir} (JIP_DATA_DIR): {exc.strerror or exc}"
+            ) from exc
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            holder = os.pread(self._fd, 32, 0).decode(errors="replace").strip() or "?"
+            os.close(self._fd)
+            raise SiteBusyError(
+                f"the data folder {data_dir} is already served by another `jip up` "
+                f"(pid {holder}); stop it, or choose another JIP_DATA_DIR",
+                pid=holder,
+            ) from exc
+        os.ftruncate(self._fd, 0)
+        os.pwrite(self._fd, f"{os.getpid()}\n".encode(), 0)
+
+    def release(self) -> None:
+        with contextlib.suppress(OSError):
+            os.close(self._fd)  # closing drops the lock
