@@ -106,9 +106,15 @@ def test_echo_send_status_against_running_site(combo_site: Site, tmp_path: Path)
     r = run_jip("echo", "--port", port)
     assert r.returncode == 0 and "C-ECHO ok" in r.stderr, r.stderr
     r = run_jip("echo", "--port", str(free_port()))
-    assert r.returncode == 1 and "C-ECHO failed" in r.stderr and "Traceback" not in r.stderr
+    out = " ".join(r.stderr.split())  # rich wraps long lines
+    assert r.returncode == 1 and "C-ECHO failed" in out and "Traceback" not in out
+    assert "connection refused (is the peer running on that port?)" in out
     r = run_jip("echo", "--port", port, "--aet", "NOT_JIP")
-    assert r.returncode == 1 and "rejected" in r.stderr
+    out = " ".join(r.stderr.split())
+    assert r.returncode == 1 and "rejected: Called AE title not recognised" in out
+    r = run_jip("echo", "--host", "no-such-host.invalid", "--port", port)
+    out = " ".join(r.stderr.split())
+    assert r.returncode == 1 and "unknown host" in out and "Traceback" not in out
 
     folder = tmp_path / "send"
     series = write_series(SeriesSpec(slices=3, size=16), folder / "ct")

@@ -21,6 +21,7 @@ from pynetdicom.sop_class import (  # type: ignore[attr-defined]
 )
 
 from jip.config import DicomPeer, Settings
+from jip.dicom.scu import AssociationFailed, associate
 from jip.dicom.sockets import set_nodelay
 from jip.errors import InvalidInputError, JIPError, NotFoundError
 
@@ -169,12 +170,11 @@ def associated(
     ae.acse_timeout = timeout
     ae.dimse_timeout = timeout
     ae.network_timeout = timeout
-    assoc = ae.associate(peer.host, peer.port, ae_title=peer.ae_title)
+    try:
+        assoc = associate(ae, peer.host, peer.port, peer.ae_title)
+    except AssociationFailed as exc:
+        raise PacsError(exc.message) from exc
     set_nodelay(assoc)
-    if not assoc.is_established:
-        raise PacsError(
-            f"association with {peer.ae_title}@{peer.host}:{peer.port} was not accepted"
-        )
     try:
         yield assoc
     finally:

@@ -7,6 +7,7 @@ meta headers its own transfer syntax, so compressed objects travel unchanged.
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,12 +29,49 @@ class AssociationFailed(JIPError):
     """The peer did not accept an association (down, wrong AE title, refused)."""
 
 
-def _associate(ae: AE, host: str, port: int, called: str) -> Association:
-    assoc = ae.associate(host, port, ae_title=called)
+def associate(ae: AE, host: str, port: int, called: str) -> Association:
+    """``ae.associate``, or ``AssociationFailed`` saying why in words: rejected (and the
+    peer's reason), nothing listening, an unknown host."""
+    try:
+        assoc = ae.associate(host, port, ae_title=called)
+    except OSError as exc:  # the host name does not resolve
+        raise AssociationFailed(
+            f"association with {called}@{host}:{port} failed: {_os_reason(exc)}"
+        ) from exc
     if not assoc.is_established:
-        why = "rejected" if assoc.is_rejected else "aborted" if assoc.is_aborted else "failed"
+        if assoc.is_rejected:
+            why = f"rejected: {_rejection(assoc)}"
+        else:
+            why = _unreachable(host, port) or ("aborted" if assoc.is_aborted else "failed")
         raise AssociationFailed(f"association with {called}@{host}:{port} {why}")
     return assoc
+
+
+def _rejection(assoc: Association) -> str:
+    """The peer's A-ASSOCIATE-RJ reason in words (a wrong AE title says so)."""
+    primitive = assoc.acceptor.primitive
+    reason = getattr(primitive, "reason_str", None) if primitive is not None else None
+    return str(reason) if reason else "no reason given"
+
+
+def _unreachable(host: str, port: int) -> str | None:
+    """Why nothing answered on ``host:port``, or ``None`` if something does (then the
+    peer itself ended the association)."""
+    try:
+        with socket.create_connection((host, port), timeout=5):
+            return None
+    except OSError as exc:
+        return f"failed: {_os_reason(exc)}"
+
+
+def _os_reason(exc: OSError) -> str:
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused (is the peer running on that port?)"
+    if isinstance(exc, TimeoutError):
+        return "no answer within 5 s (host down or port filtered?)"
+    if isinstance(exc, socket.gaierror):
+        return f"unknown host ({exc.strerror})"
+    return str(exc.strerror or exc)
 
 
 def echo(host: str, port: int, *, called: str, calling: str = "JIP") -> int:
@@ -41,7 +79,7 @@ def echo(host: str, port: int, *, called: str, calling: str = "JIP") -> int:
     ae = AE(ae_title=calling)
     ae.acse_timeout = ae.network_timeout = 10
     ae.add_requested_context(Verification)
-    assoc = _associate(ae, host, port, called)
+    assoc = associate(ae, host, port, called)
     try:
         status = assoc.send_c_echo()
         return int(status.Status) if "Status" in status else 0xFFFF
@@ -118,7 +156,7 @@ def send(
                 ae = AE(ae_title=calling)
                 for sop_class, ts in contexts:
                     ae.add_requested_context(sop_class, [ts])
-                assoc = _associate(ae, host, port, called)
+                assoc = associate(ae, host, port, called)
                 try:
                     for item in batch:
                         _send_one(assoc, item, report)
