@@ -162,10 +162,12 @@ class Settings(BaseSettings):
         try:
             self.data_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:  # a file in the way, no permission, read-only mount
-            raise StorageError(
-                f"cannot use the data folder {self.data_dir} (JIP_DATA_DIR): "
-                f"{exc.strerror or exc}"
-            ) from exc
+            raise unusable_data_folder(self.data_dir, exc) from exc
+
+
+def unusable_data_folder(folder: Path, exc: OSError) -> StorageError:
+    reason = exc.strerror or str(exc)
+    return StorageError(f"cannot use the data folder {folder} (JIP_DATA_DIR): {reason}")
 
 
 def _is_loopback(host: str) -> bool:

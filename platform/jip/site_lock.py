@@ -14,7 +14,8 @@ import fcntl
 import os
 from pathlib import Path
 
-from jip.errors import JIPError, StorageError
+from jip.config import unusable_data_folder
+from jip.errors import JIPError
 
 LOCK_FILE = "site.lock"
 
@@ -36,9 +37,7 @@ class SiteLock:
             # inherit it (a lock shared with a child outlives the site)
             self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
         except OSError as exc:
-            raise StorageError(
-                f"cannot use the data folder {data_dir} (JIP_DATA_DIR): {exc.strerror or exc}"
-            ) from exc
+            raise unusable_data_folder(data_dir, exc) from exc
         try:
             fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as exc:
