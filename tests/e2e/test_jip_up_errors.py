@@ -15,6 +15,23 @@ import pytest
 from tests.conftest import BIN, free_port, start_jip
 
 
+def jip_up_refused(data_dir: Path, http_port: int, dicom_port: int) -> str:
+    """Run `jip up`, expect it to exit 1 without a traceback or a banner; its output
+    on one line (rich folds long lines, and long paths at the terminal width)."""
+    env = dict(os.environ, COLUMNS="500")
+    env.update(
+        JIP_DATA_DIR=str(data_dir), JIP_HTTP_PORT=str(http_port), JIP_DICOM_PORT=str(dicom_port)
+    )
+    r = subprocess.run(
+        [str(BIN / "jip"), "up"], env=env, capture_output=True, text=True, timeout=120
+    )
+    out = " ".join((r.stdout + r.stderr).split())
+    assert r.returncode == 1, out[-2000:]
+    assert "JIP is up" not in out
+    assert "Traceback" not in out
+    return out
+
+
 @pytest.mark.parametrize("which", ["http", "dicom"])
 def test_a_port_in_use_is_named_before_anything_starts(tmp_path: Path, which: str) -> None:
     holder = socket.socket()
@@ -22,58 +39,27 @@ def test_a_port_in_use_is_named_before_anything_starts(tmp_path: Path, which: st
     holder.listen()
     busy = holder.getsockname()[1]
     ports = {"http": free_port(), "dicom": free_port(), which: busy}
-    env = dict(os.environ, COLUMNS="500")  # rich folds long paths at the terminal width
-    env.update(
-        JIP_DATA_DIR=str(tmp_path / "data"),
-        JIP_HTTP_PORT=str(ports["http"]),
-        JIP_DICOM_PORT=str(ports["dicom"]),
-    )
     try:
-        r = subprocess.run(
-            [str(BIN / "jip"), "up"], env=env, capture_output=True, text=True, timeout=120
-        )
+        out = jip_up_refused(tmp_path / "data", ports["http"], ports["dicom"])
     finally:
         holder.close()
-    out = " ".join((r.stdout + r.stderr).split())
-    assert r.returncode == 1, out[-2000:]
     assert f"{which.upper()} port {busy} on 127.0.0.1 is already in use" in out
     assert f"JIP_{which.upper()}_PORT" in out
-    assert "JIP is up" not in out
-    assert "Traceback" not in out
 
 
 def test_an_unusable_data_folder_is_named(tmp_path: Path) -> None:
     in_the_way = tmp_path / "a-file"
     in_the_way.write_text("not a folder")
-    env = dict(os.environ, COLUMNS="500")  # rich folds long paths at the terminal width
-    env.update(
-        JIP_DATA_DIR=str(in_the_way / "data"),
-        JIP_HTTP_PORT=str(free_port()),
-        JIP_DICOM_PORT=str(free_port()),
-    )
-    r = subprocess.run(
-        [str(BIN / "jip"), "up"], env=env, capture_output=True, text=True, timeout=120
-    )
-    out = " ".join((r.stdout + r.stderr).split())
-    assert r.returncode == 1, out[-2000:]
     folder = in_the_way / "data"
+    out = jip_up_refused(folder, free_port(), free_port())
     assert f"cannot use the data folder {folder} (JIP_DATA_DIR): Not a directory" in out
-    assert "JIP is up" not in out
-    assert "Traceback" not in out
 
 
 def test_a_second_site_on_one_data_folder_is_refused(tmp_path: Path) -> None:
     first = start_jip(tmp_path / "data")
     try:
-        env = dict(first.env, COLUMNS="500")
-        env.update(JIP_HTTP_PORT=str(free_port()), JIP_DICOM_PORT=str(free_port()))
-        r = subprocess.run(
-            [str(BIN / "jip"), "up"], env=env, capture_output=True, text=True, timeout=120
-        )
-        out = " ".join((r.stdout + r.stderr).split())
-        assert r.returncode == 1, out[-2000:]
+        out = jip_up_refused(tmp_path / "data", free_port(), free_port())
         assert f"already served by another `jip up` (pid {first.proc.pid})" in out
-        assert "JIP is up" not in out
         assert httpx.get(f"{first.url}/api/v1/health", timeout=30).status_code == 200
     finally:
         first.stop()
