@@ -133,10 +133,17 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _check_auth_bind(self) -> Settings:
-        if self.auth == "off" and not _is_loopback(self.bind_host):
+        """No login exists yet (it comes with users and roles), so ``on`` would promise
+        a protection nothing gives: refused, and with it every address but loopback."""
+        if self.auth == "on":
             raise ValueError(
-                "JIP_AUTH=off is only allowed with a loopback JIP_BIND_HOST "
-                f"(got {self.bind_host!r})"
+                "JIP_AUTH=on needs login, which this JIP does not have yet; "
+                "run with JIP_AUTH=off on a loopback JIP_BIND_HOST"
+            )
+        if not _is_loopback(self.bind_host):
+            raise ValueError(
+                "without login JIP serves only on loopback: JIP_BIND_HOST must be a "
+                f"loopback address (got {self.bind_host!r})"
             )
         return self
 

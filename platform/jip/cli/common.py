@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+import pydantic
 import typer
 from rich.console import Console
 
@@ -12,9 +14,23 @@ from jip.config import Settings
 console = Console(stderr=True)
 
 
+def load_settings(**overrides: Any) -> Settings:
+    """Settings from the environment and config file; a bad value ends the command
+    with one line per setting (exit code 1) instead of pydantic's traceback."""
+    try:
+        return Settings(**overrides)
+    except pydantic.ValidationError as exc:
+        for err in exc.errors():
+            field = str(err["loc"][0]).upper() if err["loc"] else ""
+            name = f"JIP_{field}: " if field else ""
+            message = str(err["msg"]).removeprefix("Value error, ")
+            console.print(f"[red]invalid setting[/] {name}{message}", highlight=False)
+        raise typer.Exit(1) from None
+
+
 def settings_for(data_dir: Path | None) -> Settings:
     """Settings from the environment, with ``--data-dir`` winning if given."""
-    return Settings(data_dir=data_dir) if data_dir is not None else Settings()
+    return load_settings(data_dir=data_dir) if data_dir is not None else load_settings()
 
 
 def files_from(paths: list[Path]) -> list[Path]:

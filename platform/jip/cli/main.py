@@ -40,7 +40,7 @@ def up(
     import uvicorn
 
     from jip.api.app import create_app
-    from jip.config import Settings
+    from jip.cli.common import load_settings
     from jip.dicom.server import start_dicom_server
     from jip.logs import setup_logging
     from jip.runtime import Runtime
@@ -51,7 +51,7 @@ def up(
         for k, v in {"data_dir": data_dir, "http_port": http_port, "dicom_port": dicom_port}.items()
         if v is not None
     }
-    settings = Settings(**overrides)
+    settings = load_settings(**overrides)
     setup_logging()
     from jip.errors import JIPError
 
@@ -88,7 +88,7 @@ def up(
     backends = runtime.describe_backends()
     console.print(f"  object store {backends['store']}")
     console.print(f"  index        {backends['index']}")
-    console.print(f"  auth         {settings.auth}")
+    console.print("  auth         off (no login yet, so loopback only)")
     config = uvicorn.Config(
         create_app(runtime), host=host, port=settings.http_port, log_config=None, workers=1
     )

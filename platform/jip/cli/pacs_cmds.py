@@ -71,7 +71,7 @@ def query(
     as_json: Annotated[bool, typer.Option("--json", help="print JSON lines")] = False,
 ) -> None:
     """C-FIND studies or series on the PACS and show them as a table."""
-    from jip.config import Settings
+    from jip.cli.common import load_settings
     from jip.dicom.pacs import find, resolve_peer
 
     lvl = level.upper()
@@ -84,7 +84,7 @@ def query(
         study_uid=study_uid, series_uid=series_uid,
     )
     try:
-        settings = Settings()
+        settings = load_settings()
         pacs = resolve_peer(settings, peer or None)
         matches = find(pacs, lvl, filters, calling=settings.ae_title)  # type: ignore[arg-type]
     except JIPError as exc:
@@ -121,7 +121,7 @@ def retrieve(
 ) -> None:
     """C-MOVE studies/series from the PACS into the running JIP (known to the PACS as a
     move destination). Select by UIDs or by the query filters."""
-    from jip.config import Settings
+    from jip.cli.common import load_settings
     from jip.dicom.pacs import (
         MoveCancelled,
         MoveProgress,
@@ -140,7 +140,7 @@ def retrieve(
         console.print("[red]nothing selected:[/] give --study/--series UIDs or query filters")
         raise typer.Exit(2)
     try:
-        settings = Settings()
+        settings = load_settings()
         pacs = resolve_peer(settings, peer or None)
         calling = settings.ae_title
         targets = [MoveTarget(uid) for uid in study or []]

@@ -32,9 +32,9 @@ UrlOpt = Annotated[str, typer.Option(help="JIP base URL (default: local JIP_HTTP
 def _base(url: str) -> str:
     if url:
         return url.rstrip("/")
-    from jip.config import Settings
+    from jip.cli.common import load_settings
 
-    return f"http://127.0.0.1:{Settings().http_port}"
+    return f"http://127.0.0.1:{load_settings().http_port}"
 
 
 def _call(method: str, url: str, path: str, **kw: Any) -> Any:
@@ -77,11 +77,11 @@ def parse_params(pairs: list[str]) -> dict[str, Any]:
 @algorithms_app.command("list")
 def algorithms_list() -> None:
     """Algorithms found in the configured algorithm folders."""
-    from jip.config import Settings
+    from jip.cli.common import load_settings
     from jip.pipelines.registry import AlgorithmRegistry
 
     table = Table("name", "version", "image", "inputs", "outputs")
-    for a in AlgorithmRegistry(Settings().algorithms_dirs).list():
+    for a in AlgorithmRegistry(load_settings().algorithms_dirs).list():
         m = a.manifest
         table.add_row(
             m.name,
@@ -96,10 +96,10 @@ def algorithms_list() -> None:
 @algorithms_app.command("show")
 def algorithms_show(name: str) -> None:
     """The manifest of one algorithm, parameters schema included."""
-    from jip.config import Settings
+    from jip.cli.common import load_settings
     from jip.pipelines.registry import AlgorithmRegistry
 
-    a = AlgorithmRegistry(Settings().algorithms_dirs).get(name)
+    a = AlgorithmRegistry(load_settings().algorithms_dirs).get(name)
     out.print_json(a.manifest.model_dump_json())
 
 
@@ -260,14 +260,14 @@ def step_main(name: str, jobs: list[str], workers: int = 0) -> int:
     import signal
     import threading
 
-    from jip.config import Settings
+    from jip.cli.common import load_settings
     from jip.logs import setup_logging
     from jip.pipelines import batch
     from jip.runtime import Runtime
 
     setup_logging()
     logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per Docker API call
-    settings = Settings()
+    settings = load_settings()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     runtime = Runtime(settings)
@@ -321,13 +321,13 @@ def step_server(
 @pipeline_app.command("work")
 def work() -> None:
     """Run every queued job of the local engine in this process, then exit."""
-    from jip.config import Settings
+    from jip.cli.common import load_settings
     from jip.logs import setup_logging
     from jip.pipelines.engine import LocalEngine
     from jip.runtime import Runtime
 
     setup_logging()
-    runtime = Runtime(Settings())
+    runtime = Runtime(load_settings())
     try:
         n = LocalEngine(runtime, workers=1).run_pending()
     finally:
@@ -345,7 +345,7 @@ def algorithms_build(
     """Build algorithm images locally (mmdebstrap base, vendored wheels, --network none)
     and record each image's digest in its manifest (``image_digest``), which the
     runners then enforce."""
-    from jip.config import Settings
+    from jip.cli.common import load_settings
     from jip.errors import JIPError
     from jip.logs import setup_logging
     from jip.pipelines.images import ImageBuilder, cache_dir
@@ -354,7 +354,7 @@ def algorithms_build(
     from jip.pipelines.runners.docker import DockerRunner
 
     setup_logging()
-    settings = Settings()
+    settings = load_settings()
     registry = AlgorithmRegistry(settings.algorithms_dirs)
     builder = ImageBuilder(DockerRunner(settings), cache_dir(settings))
     for algo in [registry.get(n) for n in names] if names else registry.list():
