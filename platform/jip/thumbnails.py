@@ -35,13 +35,19 @@ def representative(refs: list[InstanceRef]) -> InstanceRef:
 
 
 def render_thumbnail(
-    runtime: Runtime, ref: InstanceRef, *, size: int, fmt: ImageFormat, frame: int | None = None
+    runtime: Runtime,
+    ref: InstanceRef,
+    *,
+    viewport: Viewport,
+    fmt: ImageFormat,
+    frame: int | None = None,
 ) -> bytes:
-    """Thumbnail of one instance: its middle frame unless ``frame`` (0-based) is given."""
+    """Thumbnail of one instance, fitted into ``viewport`` (``Viewport(n, n)`` for an
+    n-pixel square): its middle frame unless ``frame`` (0-based) is given."""
     ds = pydicom.dcmread(BytesIO(runtime.store.get(ref.object_key)))
     frames = max(1, int(ds.get("NumberOfFrames") or 1)) if "PixelData" in ds else 1
     index = frames // 2 if frame is None else frame
-    return render(ds, index, fmt=fmt, viewport=Viewport(size, size), quality=85)
+    return render(ds, index, fmt=fmt, viewport=viewport, quality=85)
 
 
 def series_thumbnail(
@@ -61,7 +67,7 @@ def series_thumbnail(
         if cached is not None:
             return cached
         refs = find_instances(session, study=series.study_uid, series=series_uid)
-    data = render_thumbnail(runtime, representative(refs), size=size, fmt=fmt)
+    data = render_thumbnail(runtime, representative(refs), viewport=Viewport(size, size), fmt=fmt)
     _replace_cached(path, data)
     return data
 

@@ -132,12 +132,15 @@ def test_all_failed_is_409_and_study_mismatch_is_a900(jip: JipProcess, http: htt
     (item,) = seq(r.json(), "00081198")
     assert item["00081197"]["Value"] == [0xA900]
     assert item["00081155"]["Value"] == [ds.SOPInstanceUID]
+    # Retrieve URL is Type 2: present, empty, since no study holds what was sent
+    assert r.json()["00081190"] == {"vr": "UR"}
     # not stored
     url = f"{jip.url}/dicomweb/studies/{ds.StudyInstanceUID}"
     assert http.get(url).status_code == 404
     # into its own study: stored
     r = http.post(url, content=body(dataset_bytes(ds)), headers={"Content-Type": CTYPE})
     assert r.status_code == 200
+    assert r.json()["00081190"]["Value"] == [url]
 
 
 def test_duplicates_follow_the_c_store_rule(jip: JipProcess, http: httpx.Client) -> None:

@@ -257,6 +257,10 @@ def test_thumbnails_study_series_instance_and_rest(site: Site) -> None:
         assert _png(r.content).size == (128, 128)  # settings.thumbnail_size
     r = site.http.get(f"{base}/series/{series}/thumbnail", params={"viewport": "64,64"})
     assert r.headers["content-type"] == "image/jpeg" and _png(r.content).size == (64, 64)
+    # a viewport that is not square: the (square) image fits inside it
+    for url in (f"{base}/thumbnail", f"{base}/series/{series}/instances/{sop}/thumbnail"):
+        r = site.http.get(url, params={"viewport": "64,16"})
+        assert _png(r.content).size == (16, 16), url
 
     rest = site.http.get(f"{site.jip.url}/api/v1/series/{series}/thumbnail")
     assert rest.status_code == 200 and rest.headers["content-type"] == "image/png"

@@ -167,6 +167,8 @@ def test_numbers_and_lists(index: Any) -> None:
     assert len(find(index, Level.SERIES, Modality="US\\CR")) == 2
     with pytest.raises(InvalidInputError, match="not a number"):
         find(index, Level.SERIES, SeriesNumber="two")
+    with pytest.raises(InvalidInputError, match="out of range"):  # was an OverflowError
+        find(index, Level.SERIES, SeriesNumber="9" * 30)
 
 
 def test_modalities_in_study(index: Any) -> None:

@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from jip.api.deps import get_runtime
 from jip.dicomweb import column_json, search_json
 from jip.dicomweb.qido_params import QidoQuery, parse_query
+from jip.dicomweb.wado import base_url
 from jip.errors import NotAcceptableError
 from jip.index.attributes import Level
 from jip.index.search import cached_plan, page_of, plan, rows_of
@@ -37,7 +38,7 @@ async def _search(request: Request, level: Level, scope: dict[str, str]) -> Resp
     query = parse_query(
         list(request.query_params.multi_items()), level, scope, max_results=max_results
     )
-    base = _service_url(request)
+    base = base_url(request)  # JIP_DICOMWEB_PUBLIC_URL, or as the client reached us
     return await run_in_threadpool(_answer, runtime, query, level, base)
 
 
@@ -109,21 +110,6 @@ def _encode(
             url += f"/instances/{row['__SOPInstanceUID']}"
         row["RetrieveURL"] = url
     return encoder.encode(row, row.get("__tags") if all_tags else None)
-
-
-def _service_url(request: Request) -> str:
-    """The DICOMweb base URL as the client reached it. Some clients (dicomweb-client)
-    send a Host header without the port: then the port we listen on is added, unless
-    a proxy forwarded the request."""
-    base = str(request.base_url).rstrip("/")
-    host = request.headers.get("host", "")
-    server = request.scope.get("server")
-    forwarded = "x-forwarded-host" in request.headers or "forwarded" in request.headers
-    if host and ":" not in host.rsplit("]", 1)[-1] and server and not forwarded:
-        port = server[1]
-        if port and port not in (80, 443):
-            base = f"{request.url.scheme}://{host}:{port}"
-    return base + "/dicomweb"
 
 
 def _check_accept(accept: str) -> None:

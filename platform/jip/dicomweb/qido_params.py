@@ -2,10 +2,13 @@
 
 Defaults follow PS3.18 10.6.3.3 (the attributes each search returns); JIP adds the
 study/series UIDs a client needs to go on from a result, and the Study Description.
+Parameters the service does not support are ignored with a warning (PS3.18 8.3);
+supported ones with a bad value are ``InvalidInputError`` (HTTP 400).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from jip.errors import InvalidInputError
@@ -90,6 +93,7 @@ def parse_query(
     offset = 0
     warnings: list[str] = []
     unsupported_paths: list[str] = []
+    ignored: list[str] = []
     for name, value in items:
         key = name.strip()
         low = key.lower()
@@ -101,26 +105,34 @@ def parse_query(
                 if part.lower() == "all":
                     include_all = True
                 elif "." in part:
+                    _resolve_path(part)
                     unsupported_paths.append(part)
                 else:
-                    includes.append(resolve_keyword(part))
+                    kw = resolve_keyword(part)
+                    attr = ATTRIBUTES.get(kw)
+                    if attr is None or attr.level <= level:
+                        # attributes of a lower level are not returned (PS3.18 10.6.3.3)
+                        includes.append(kw)
         elif low == "limit":
             limit = _non_negative_int(value, "limit")
-        elif low == "offset":
-            offset = _non_negative_int(value, "offset")
-        elif low == "fuzzymatching":
-            if value.strip().lower() not in ("true", "false"):
-                raise InvalidInputError("fuzzymatching must be 'true' or 'false'")
-            if value.strip().lower() == "true":
-                warnings.append(
-                    "The fuzzymatching parameter is not supported. "
-                    "Only literal matching has been performed."
-                )
+        elif low == "offset":  # past any index's row count: no results, not an overflow
+            offset = min(_non_negative_int(value, "offset"), 2**62)
+        elif low in _NOT_PERFORMED:
+            if _boolean(value, low):
+                warnings.append(f"The {low} parameter is not supported. {_NOT_PERFORMED[low]}")
         elif "." in key:  # sequence path: a valid query the index cannot answer
-            resolve_keyword(key.split(".")[0])
+            try:
+                _resolve_path(key)
+            except InvalidInputError:
+                ignored.append(key)
+                continue
             unsupported_paths.append(key)
         else:
-            kw = resolve_keyword(key)
+            try:
+                kw = resolve_keyword(key)
+            except InvalidInputError:  # not an attribute: ignored (PS3.18 8.3)
+                ignored.append(key)
+                continue
             if kw in scope:
                 if value.strip() and value.strip() != scope[kw]:
                     raise InvalidInputError(f"{kw} given in the path and differently in the query")
@@ -132,6 +144,11 @@ def parse_query(
         warnings.append(
             "The following attributes are not supported for matching or return: "
             + ", ".join(unsupported_paths)
+        )
+    if ignored:
+        warnings.append(
+            "The following query parameters are not supported and were ignored: "
+            + ", ".join(_printable(k) for k in dict.fromkeys(ignored))
         )
     if include_all:
         includes += [kw for kw, a in ATTRIBUTES.items() if a.level <= level and a.column]
@@ -149,6 +166,36 @@ def parse_query(
         offset=offset,
     )
     return QidoQuery(request=request, warnings=warnings, client_limit=limit)
+
+
+# PS3.18 8.3.4.2, 8.3.4.5, 8.3.4.6: accepted, not performed, said so in a Warning
+_NOT_PERFORMED = {
+    "fuzzymatching": "Only literal matching has been performed.",
+    "emptyvaluematching": "Empty Value Matching has not been performed.",
+    "multiplevaluematching": "Multiple Value Matching has not been performed.",
+}
+_UNPRINTABLE = re.compile(r'[^\x20-\x7e]|["\\]')
+
+
+def _boolean(value: str, name: str) -> bool:
+    text = value.strip().lower()
+    if text not in ("true", "false"):
+        raise InvalidInputError(f"{name} must be 'true' or 'false', got {value!r}")
+    return text == "true"
+
+
+def _resolve_path(path: str) -> None:
+    """A sequence path ``Keyword.Keyword`` or ``GGGGEEEE.GGGGEEEE``: every step must name
+    an attribute (``InvalidInputError`` otherwise), so only attribute names reach a
+    Warning header."""
+    for step in path.split("."):
+        resolve_keyword(step)
+
+
+def _printable(name: str) -> str:
+    """A parameter name as it may stand in a Warning header's quoted text: printable
+    ASCII without quotes or backslashes, at most 64 characters."""
+    return _UNPRINTABLE.sub("?", name[:64])
 
 
 def _non_negative_int(value: str, name: str) -> int:

@@ -30,6 +30,7 @@ from jip.errors import NotAcceptableError
 from jip.render import (
     MEDIA_TYPES,
     ImageFormat,
+    Viewport,
     parse_quality,
     parse_viewport,
     parse_window,
@@ -159,8 +160,10 @@ def _thumbnail(
 ) -> Response:
     fmt, _ = choose_image(parse_accept(request.headers.get("accept")), False)
     viewport = parse_viewport(request.query_params.get("viewport"))
-    size = max(viewport.width, viewport.height) if viewport else runtime.settings.thumbnail_size
-    return _image(render_thumbnail(runtime, ref, size=size, fmt=fmt, frame=frame), fmt)
+    if viewport is None:
+        size = runtime.settings.thumbnail_size
+        viewport = Viewport(size, size)
+    return _image(render_thumbnail(runtime, ref, viewport=viewport, fmt=fmt, frame=frame), fmt)
 
 
 @router.get("/studies/{study}/thumbnail", summary="Study thumbnail")

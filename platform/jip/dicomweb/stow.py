@@ -82,7 +82,7 @@ async def _stow(request: Request, runtime: Runtime, study: str | None) -> JSONRe
     if not parts:
         raise InvalidInputError("multipart body holds no parts")
     results = await run_in_threadpool(store_parts, runtime, parts, study)
-    return _response(results, base_url(request), study)
+    return _response(results, base_url(request))
 
 
 async def read_limited(request: Request, limit: int) -> bytes:
@@ -181,14 +181,18 @@ def _fail(result: PartResult, code: int, reason: str) -> PartResult:
     return result
 
 
-def _response(results: list[PartResult], base: str, study: str | None) -> JSONResponse:
+def _response(results: list[PartResult], base: str) -> JSONResponse:
     ok = [r for r in results if r.failure is None]
     failed = [r for r in results if r.failure is not None]
     body: dict[str, Any] = {}
+    # Retrieve URL (Type 2, PS3.18 Table I.1-1): the study the stored instances are in;
+    # empty when nothing was stored or they are in several studies
     studies = {r.study_uid for r in ok}
-    retrieve_study = study or (studies.pop() if len(studies) == 1 else None)
+    retrieve_study = studies.pop() if len(studies) == 1 else None
     if retrieve_study:
         body["00081190"] = {"vr": "UR", "Value": [f"{base}/studies/{retrieve_study}"]}
+    else:
+        body["00081190"] = {"vr": "UR"}
     body["00081198"] = (
         {"vr": "SQ", "Value": [_item(r, base) for r in failed]} if failed else {"vr": "SQ"}
     )

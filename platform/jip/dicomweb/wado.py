@@ -48,15 +48,17 @@ _JSON_OK = {DICOM_JSON, "application/json", "application/*", "*/*"}
 
 
 def base_url(request: Request) -> str:
-    """Absolute URL of the DICOMweb root: ``dicomweb_public_url`` if set, else as this
-    client reached it. Some clients (dicomweb-client) send a Host header without the
-    port; the port we listen on is added then."""
+    """Absolute URL of the DICOMweb root, for every URL an answer carries (QIDO-RS
+    RetrieveURL, BulkDataURI, STOW-RS RetrieveURL): ``dicomweb_public_url`` if set, else
+    as this client reached it. Some clients (dicomweb-client) send a Host header without
+    the port; the port we listen on is added then, unless a proxy forwarded the request."""
     runtime: Runtime = request.app.state.runtime
     if runtime.settings.dicomweb_public_url:
         return runtime.settings.dicomweb_public_url.rstrip("/")
     url = request.base_url
     server = request.scope.get("server")
-    if url.port is None and server and server[1] not in (None, 80, 443):
+    forwarded = "x-forwarded-host" in request.headers or "forwarded" in request.headers
+    if url.port is None and server and server[1] not in (None, 80, 443) and not forwarded:
         url = url.replace(port=server[1])
     return str(url).rstrip("/") + "/dicomweb"
 

@@ -79,6 +79,8 @@ def _number(column: Any, text: str, vr: str, what: str) -> Any:
         number: float = int(text) if vr in INT_VRS else float(text)
     except ValueError:
         raise InvalidInputError(f"{what}: {text!r} is not a number") from None
+    if isinstance(number, int) and not -(2**63) <= number < 2**63:  # no SQL integer
+        raise InvalidInputError(f"{what}: {text!r} is out of range")
     return column == number
 
 
