@@ -14,10 +14,10 @@ from datetime import UTC, datetime
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from jip.dicom.parse import ParsedInstance, parse_instance
+from jip.dicom.parse import ParsedInstance, parse_instance, same_data_set
 from jip.errors import DatasetMismatchError, JIPError, StorageError
 from jip.index.models import Instance
-from jip.index.records import StoreOutcome, index_instance, record_instance
+from jip.index.records import StoreOutcome, index_instance, record_instance, stored_key
 from jip.index.write_lock import IndexWriteLock
 from jip.index.writer import IndexWriter
 from jip.store.base import ObjectStore, Staged
@@ -74,6 +74,11 @@ class Ingestor:
         outcome = self._index(parsed, staged, len(data), now)
         key = staged.key
         if outcome is StoreOutcome.CONFLICT:
+            first = self._same_data_set_stored(parsed.sop_instance_uid, data)
+            if first is not None:  # only the file meta groups differ
+                self._discard(key)
+                outcome, key = StoreOutcome.DUPLICATE, first
+        if outcome is StoreOutcome.CONFLICT:
             # these bytes name this SOP Instance UID, whose index row points at other
             # bytes: no row can reference them, so they must not linger in the store
             self._discard(key)
@@ -112,6 +117,20 @@ class Ingestor:
                 key=key,
             ) from exc
         return outcome
+
+    def _same_data_set_stored(self, sop_instance_uid: str, data: bytes) -> str | None:
+        """The key of the stored copy if it holds the same data set as ``data``."""
+        try:
+            first = self._stored_key(sop_instance_uid)
+            if first is not None and same_data_set(self.store.get(first), data):
+                return first
+        except (JIPError, SQLAlchemyError, TimeoutError) as exc:
+            log.warning("could not compare %s with its stored copy: %s", sop_instance_uid, exc)
+        return None
+
+    def _stored_key(self, sop_instance_uid: str) -> str | None:
+        key: str | None = self.writer.run(lambda s: stored_key(s.connection(), sop_instance_uid))
+        return key
 
     def _discard(self, key: str) -> None:
         try:
@@ -156,6 +175,11 @@ class InlineIngestor(Ingestor):
                 f"index commit failed for {parsed.sop_instance_uid}: {type(exc).__name__}",
                 key=staged.key,
             ) from exc
+
+    def _stored_key(self, sop_instance_uid: str) -> str | None:
+        conn = self._connection()
+        with conn.begin():
+            return stored_key(conn, sop_instance_uid)
 
     def close(self) -> None:
         if self._conn is not None:

@@ -11,7 +11,7 @@ import pydicom
 from pydicom.data import get_testdata_file
 
 from jip.disk_space import LOW_BYTES
-from tests.conftest import JipProcess, object_files, tool_env
+from tests.conftest import BIN, JipProcess, object_files, tool_env
 
 STORESCU = shutil.which("storescu") or "storescu"
 
@@ -64,6 +64,30 @@ def test_duplicate_sent_twice_is_stored_once(jip: JipProcess, ct_series: list[Pa
     assert _storescu(jip, ct_series[0]).returncode == 0
     objects = object_files(jip.data_dir)
     assert len(objects) == 1
+
+
+def test_an_instance_imported_then_received_is_stored_once(
+    jip: JipProcess, ct_series: list[Path], tmp_path: Path
+) -> None:
+    """`jip import` keeps a file's own meta group, C-STORE writes JIP's: the same data
+    set arriving both ways is a duplicate, not a conflict; a changed one is a conflict."""
+    original = ct_series[0]
+    imported = subprocess.run(
+        [str(BIN / "jip"), "import", str(original)], env=jip.env, capture_output=True, timeout=120
+    )
+    assert imported.returncode == 0, imported.stderr
+    assert _storescu(jip, original).returncode == 0
+    objects = object_files(jip.data_dir)
+    assert [o.read_bytes() for o in objects] == [original.read_bytes()]
+    assert "different content" not in jip.log.read_text()
+
+    changed = tmp_path / "changed.dcm"
+    ds = pydicom.dcmread(original)
+    ds.SeriesDescription = "changed"
+    ds.save_as(changed)
+    assert _storescu(jip, changed).returncode == 0  # success: the first copy is kept
+    assert [o.read_bytes() for o in object_files(jip.data_dir)] == [original.read_bytes()]
+    assert "received again with different content" in jip.log.read_text()
 
 
 def test_compressed_transfer_syntaxes_kept_as_received(jip: JipProcess) -> None:

@@ -8,6 +8,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlalchemy import func, select
 
+from jip.dicom.fast_header import read_meta
+from jip.dicom.storage_association import file_meta
 from jip.errors import DicomError
 from jip.index.models import Instance, Patient, Series, Study
 from jip.index.records import StoreOutcome
@@ -50,6 +52,27 @@ def test_duplicate_rule(runtime: Runtime) -> None:
         assert inst is not None and inst.object_key == first.key
         series = s.get(Series, first.series_uid)
         assert series is not None and series.num_instances == 1
+
+
+def test_same_data_set_under_another_meta_group_is_a_duplicate(runtime: Runtime) -> None:
+    """What STOW-RS or an import stored is what a C-STORE of it brings again."""
+    ds = next(make_series(SeriesSpec(slices=1, size=16)))
+    as_file = dataset_bytes(ds)
+    _, body_start = read_meta(as_file) or ("", 0)
+    as_received = b"".join(
+        [
+            b"\0" * 128,
+            b"DICM",
+            file_meta(ds.SOPClassUID, ds.SOPInstanceUID, ds.file_meta.TransferSyntaxUID),
+            as_file[body_start:],
+        ]
+    )
+    assert as_received != as_file and body_start > 132
+    first = runtime.ingestor.ingest(as_file)
+    again = runtime.ingestor.ingest(as_received)
+    assert (first.outcome, again.outcome) == (StoreOutcome.STORED, StoreOutcome.DUPLICATE)
+    assert again.key == first.key
+    assert list(runtime.store.keys()) == [first.key]
 
 
 def test_bad_input_writes_nothing(runtime: Runtime) -> None:

@@ -102,6 +102,16 @@ def parse_instance(data: bytes) -> ParsedInstance:
     return parse_with_pydicom(data)
 
 
+def same_data_set(a: bytes, b: bytes) -> bool:
+    """True if two Part 10 objects hold the same data set in the same transfer syntax,
+    whatever their file meta groups say: a file imported from a CD and the same
+    instance received by C-STORE (JIP writes its own meta group) are one instance."""
+    meta_a, meta_b = fast_header.read_meta(a), fast_header.read_meta(b)
+    if meta_a is None or meta_b is None or meta_a[0] != meta_b[0]:
+        return False
+    return memoryview(a)[meta_a[1] :] == memoryview(b)[meta_b[1] :]
+
+
 def parse_with_pydicom(data: bytes) -> ParsedInstance:
     """The general reader, for everything ``fast_header`` does not take."""
     ds = read_header(data)

@@ -140,6 +140,12 @@ def record_instance(
     return index_instance(session.connection(), parsed=parsed, key=key, size=size, now=now)
 
 
+def stored_key(conn: Connection, sop_instance_uid: str) -> str | None:
+    """The object key the index holds for this SOP Instance UID, if any."""
+    row = _HOT.execute(conn, _FIND_INSTANCE, {"b_sop_instance_uid": sop_instance_uid}).fetchone()
+    return None if row is None else str(row[0])
+
+
 def index_instance(
     conn: Connection, *, parsed: ParsedInstance, key: str, size: int, now: datetime
 ) -> StoreOutcome:
