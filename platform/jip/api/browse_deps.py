@@ -11,6 +11,7 @@ from fastapi import Depends, FastAPI, Query, Request
 from jip.api.deps import RuntimeDep
 from jip.catalog.filters import SORT_KEYS, SeriesFilter, build_filter
 from jip.catalog.memindex import SeriesIndex
+from jip.index.db import DB_INT_MAX
 from jip.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -53,7 +54,7 @@ SeriesIndexDep = Annotated[SeriesIndex, Depends(get_series_index)]
 
 # the paging and sorting parameters every browse listing shares
 PageLimit = Annotated[int, Query(ge=1, le=500)]
-PageOffset = Annotated[int, Query(ge=0)]
+PageOffset = Annotated[int, Query(ge=0, le=DB_INT_MAX)]
 SeriesSort = Annotated[str, Query(description=f"one of {', '.join(SORT_KEYS)}; '-' = descending")]
 FacetTop = Annotated[int, Query(ge=1, le=500, description="values per facet")]
 
@@ -75,7 +76,9 @@ def series_filter(
     q: Annotated[
         str | None, Query(max_length=200, description="words in series/study description")
     ] = None,
-    cohort: Annotated[int | None, Query(description="only members of this cohort")] = None,
+    cohort: Annotated[
+        int | None, Query(ge=1, le=DB_INT_MAX, description="only members of this cohort")
+    ] = None,
 ) -> SeriesFilter:
     return build_filter(
         modality=modality,

@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from jip.catalog.filters import SeriesFilter, build_filter
+from jip.index.db import DB_INT_MAX
 
 
 class FilterIn(BaseModel):
@@ -27,7 +28,7 @@ class FilterIn(BaseModel):
     thickness_min: float | None = None
     thickness_max: float | None = None
     q: str | None = None
-    cohort: int | None = None
+    cohort: int | None = Field(None, ge=1, le=DB_INT_MAX)
 
     def to_filter(self) -> SeriesFilter:
         return build_filter(**self.model_dump())

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Response
 
 from jip.api.browse_deps import SeriesIndexDep
-from jip.api.deps import SessionDep
+from jip.api.deps import RowId, SessionDep
 from jip.cohorts import service
 from jip.cohorts.schemas import (
     CohortCreate,
@@ -43,40 +43,40 @@ def list_cohorts(session: SessionDep) -> list[CohortOut]:
 
 
 @router.get("/{cohort_id}", response_model=CohortOut)
-def get_cohort(cohort_id: int, session: SessionDep) -> CohortOut:
+def get_cohort(cohort_id: RowId, session: SessionDep) -> CohortOut:
     return service.get_cohort(session, cohort_id)
 
 
 @router.patch("/{cohort_id}", response_model=CohortOut)
-def update_cohort(cohort_id: int, body: CohortUpdate, session: SessionDep) -> CohortOut:
+def update_cohort(cohort_id: RowId, body: CohortUpdate, session: SessionDep) -> CohortOut:
     return service.update_cohort(session, cohort_id, body)
 
 
 @router.delete("/{cohort_id}", status_code=204)
-def delete_cohort(cohort_id: int, session: SessionDep) -> Response:
+def delete_cohort(cohort_id: RowId, session: SessionDep) -> Response:
     service.delete_cohort(session, cohort_id)
     return Response(status_code=204)
 
 
 @router.get("/{cohort_id}/series", response_model=list[CohortMember])
-def list_members(cohort_id: int, session: SessionDep) -> list[CohortMember]:
+def list_members(cohort_id: RowId, session: SessionDep) -> list[CohortMember]:
     return service.members(session, cohort_id)
 
 
 @router.post("/{cohort_id}/series", response_model=MembershipChange)
-def add_series(cohort_id: int, body: SeriesUids, session: SessionDep) -> MembershipChange:
+def add_series(cohort_id: RowId, body: SeriesUids, session: SessionDep) -> MembershipChange:
     added, size = service.add_series(session, cohort_id, body.series_uids)
     return MembershipChange(cohort_id=cohort_id, changed=added, size=size)
 
 
 @router.post("/{cohort_id}/series/remove", response_model=MembershipChange)
-def remove_series(cohort_id: int, body: SeriesUids, session: SessionDep) -> MembershipChange:
+def remove_series(cohort_id: RowId, body: SeriesUids, session: SessionDep) -> MembershipChange:
     removed, size = service.remove_series(session, cohort_id, body.series_uids)
     return MembershipChange(cohort_id=cohort_id, changed=removed, size=size)
 
 
 @router.delete("/{cohort_id}/series/{series_uid}", response_model=MembershipChange)
-def remove_one(cohort_id: int, series_uid: str, session: SessionDep) -> MembershipChange:
+def remove_one(cohort_id: RowId, series_uid: str, session: SessionDep) -> MembershipChange:
     removed, size = service.remove_series(session, cohort_id, [series_uid])
     return MembershipChange(cohort_id=cohort_id, changed=removed, size=size)
 
@@ -86,7 +86,7 @@ def remove_one(cohort_id: int, series_uid: str, session: SessionDep) -> Membersh
     responses={200: {"content": {"text/csv": {}, "application/json": {}}}},
 )
 def export(
-    cohort_id: int,
+    cohort_id: RowId,
     session: SessionDep,
     format: Annotated[Literal["csv", "json"], Query()] = "csv",
 ) -> Response:

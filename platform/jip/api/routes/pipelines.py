@@ -11,8 +11,9 @@ from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 
-from jip.api.deps import RuntimeDep, SessionDep
+from jip.api.deps import RowId, RuntimeDep, SessionDep
 from jip.errors import NotFoundError
+from jip.index.db import DB_INT_MAX
 from jip.pipelines import state
 from jip.pipelines.logs import job_log, run_log
 from jip.pipelines.manifest import Inputs, Output, Resources
@@ -216,7 +217,7 @@ def list_runs(
     status: str | None = None,
     algorithm: str | None = None,
     limit: int = Query(50, ge=1, le=500),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=DB_INT_MAX),
 ) -> list[RunPublic]:
     q = select(PipelineRun).order_by(PipelineRun.created_at.desc(), PipelineRun.id)
     if status:
@@ -279,7 +280,7 @@ _MEDIA = {"json": "application/json", "csv": "text/csv", "seg": "application/dic
 
 @router.get("/runs/{run_id}/results/{result_id}")
 def download_result(
-    run_id: str, result_id: int, runtime: RuntimeDep, session: SessionDep
+    run_id: str, result_id: RowId, runtime: RuntimeDep, session: SessionDep
 ) -> Response:
     r = session.get(PipelineResult, result_id)
     if r is None or r.run_id != run_id:
@@ -309,7 +310,7 @@ def create_trigger(body: TriggerCreate, runtime: RuntimeDep) -> TriggerPublic:
 
 
 @router.delete("/pipeline-triggers/{trigger_id}", status_code=204)
-def delete_trigger(trigger_id: int, session: SessionDep) -> Response:
+def delete_trigger(trigger_id: RowId, session: SessionDep) -> Response:
     t = session.get(PipelineTrigger, trigger_id)
     if t is None:
         raise NotFoundError(f"no trigger {trigger_id}")
