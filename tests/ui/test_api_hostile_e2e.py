@@ -3,13 +3,18 @@ answer is a clear 4xx in JIP's error shape, never a 500, and filters mean what t
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+import uvicorn
 
+from jip.api.app import create_app
 from jip.config import Settings
 from jip.runtime import Runtime
 from jip.synthetic import SeriesSpec, dataset_bytes, make_series
@@ -69,10 +74,13 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         jip.stop()
 
 
-def _is_error(r: httpx.Response, *statuses: int) -> dict[str, object]:
-    """The response is one of ``statuses`` with a JSON body; return the body."""
+def _is_error(r: httpx.Response, *statuses: int) -> dict[str, Any]:
+    """The response is one of ``statuses`` with JIP's error body; return the body."""
     assert r.status_code in statuses, (r.status_code, r.text)
-    return dict(r.json())
+    assert r.headers["content-type"] == "application/json", r.headers
+    body = r.json()
+    assert isinstance(body["error"], str) and isinstance(body["detail"], str), body
+    return dict(body)
 
 
 @pytest.mark.parametrize(
@@ -103,3 +111,72 @@ def test_integers_beyond_64_bits_are_4xx_not_500(
 ) -> None:
     r = site.http.request(method, path, params=params, json=json)
     _is_error(r, 404, 422)
+
+
+JSON = {"content-type": "application/json"}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("POST", "/cohorts", b'{"name": "\\ud800"}'),
+        ("POST", "/cohorts", b'{"name": NaN}'),
+        ("PATCH", "/cohorts/1", b'{"name": "\\udc00", "owner": 1}'),
+        ("POST", "/cohorts/1/series", b'{"series_uids": "\\ud800"}'),
+        ("POST", "/runs", b'{"algorithm": NaN}'),
+        ("POST", "/runs", b'{"algorithm": "\\ud800"}'),
+        ("POST", "/pipeline-triggers", b'{"algorithm": "\\ud800", "series_filter": {}}'),
+    ],
+)
+def test_unencodable_json_input_is_a_clear_4xx(
+    site: Site, method: str, path: str, body: bytes
+) -> None:
+    """FastAPI's own 422 handler echoed the input and failed on a lone surrogate or NaN
+    (500); the answer now names the problem without echoing what cannot be encoded."""
+    _is_error(site.http.request(method, path, content=body, headers=JSON), 400, 404, 422)
+
+
+def test_every_error_has_the_api_shape(site: Site) -> None:
+    r = site.http.get("/no-such-route")
+    assert _is_error(r, 404)["error"] == "NotFoundError"
+    r = site.http.put("/cohorts")
+    assert _is_error(r, 405)["error"] == "MethodNotAllowedError" and "allow" in r.headers
+    body = _is_error(site.http.get("/series", params={"limit": 0, "offset": -1}), 422)
+    assert body["error"] == "ValidationError"
+    assert "query.limit" in body["detail"] and "query.offset" in body["detail"]
+    assert [e["loc"] for e in body["errors"]] == [["query", "limit"], ["query", "offset"]]
+    body = _is_error(site.http.get("/cohorts/999"), 404)
+    assert body == {"error": "NotFoundError", "detail": "no cohort 999"}
+
+
+def test_an_unexpected_exception_is_a_json_500_logged_with_its_traceback(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A bug in a route: the client gets the API's error shape, no internals; the log
+    gets the traceback with the request. Served by uvicorn over real HTTP."""
+    settings = Settings(data_dir=tmp_path / "data", http_port=free_port(), dicom_port=free_port())
+    rt = Runtime(settings)
+    app = create_app(rt)
+
+    @app.get("/api/v1/broken")
+    def broken() -> None:
+        raise RuntimeError("secret internals")
+
+    server = uvicorn.Server(uvicorn.Config(app, port=settings.http_port, log_config=None))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{settings.http_port}/api/v1/broken"
+        deadline = time.monotonic() + 30
+        while not server.started and time.monotonic() < deadline:
+            time.sleep(0.05)
+        r = httpx.get(url, timeout=10)
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        rt.close()
+    body = _is_error(r, 500)
+    assert body["error"] == "InternalError" and "secret" not in r.text
+    logged = [x for x in caplog.records if x.name == "jip.api.errors"]
+    assert logged and "GET /api/v1/broken" in logged[0].getMessage()
+    assert logged[0].exc_info and "secret internals" in str(logged[0].exc_info[1])
