@@ -180,3 +180,42 @@ def test_an_unexpected_exception_is_a_json_500_logged_with_its_traceback(
     logged = [x for x in caplog.records if x.name == "jip.api.errors"]
     assert logged and "GET /api/v1/broken" in logged[0].getMessage()
     assert logged[0].exc_info and "secret internals" in str(logged[0].exc_info[1])
+
+
+def test_unknown_fields_and_parameters_are_refused(site: Site) -> None:
+    """A misspelt filter was ignored: the cohort took every series of the site."""
+    r = site.http.post("/cohorts", json={"name": "typo", "filter": {"modalty": ["CT"]}})
+    assert "modalty" in _is_error(r, 422)["detail"]
+    assert "typo" not in {c["name"] for c in site.http.get("/cohorts").json()}
+    r = site.http.post("/cohorts", json={"name": "typo", "serie_uids": ["1.2"]})
+    assert "serie_uids" in _is_error(r, 422)["detail"]
+    r = site.http.post("/runs", json={"algorithm": "x", "cohort": "1"})
+    assert "cohort" in _is_error(r, 422)["detail"]
+    for path in ("/series", "/facets", "/gallery"):
+        r = site.http.get(path, params={"modalty": "CT", "modality": "CT"})
+        assert "'modalty'" in _is_error(r, 400)["detail"], path
+    # what the UI sends is still taken
+    params = {"modality": "CT", "sort": "-study_date", "limit": 48, "offset": 0}
+    assert site.http.get("/gallery", params=params).json()["series"]["total"] == 2
+
+
+@pytest.mark.parametrize(
+    ("field", "json_value", "url_value"),
+    [
+        ("thickness_min", "NaN", "nan"),
+        ("thickness_max", "1e999", "1e999"),
+        ("age_min", "-5", "-5"),
+        ("age_max", "201", "201"),
+        ("q", '"' + "x" * 5000 + '"', "x" * 5000),
+        ("cohort", "0", "0"),
+    ],
+)
+def test_json_filter_has_the_limits_of_the_url_filter(
+    site: Site, field: str, json_value: str, url_value: str
+) -> None:
+    """The JSON filter took NaN and 1e999 (stored as null), age -5, and cut a long q
+    to 200 characters, where the same value in the URL is a 422."""
+    _is_error(site.http.get("/series", params={field: url_value}), 422)
+    body = f'{{"name": "limits", "filter": {{"{field}": {json_value}}}}}'.encode()
+    r = site.http.post("/cohorts", content=body, headers=JSON)
+    assert field in _is_error(r, 422)["detail"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from jip.api.browse_deps import FacetTop, SeriesFilterDep, SeriesIndexDep
+from jip.api.browse_deps import FacetTop, SeriesFilterDep, SeriesIndexDep, only_params
 from jip.api.deps import SessionDep
 from jip.catalog.histograms import age_histogram, date_histogram, value_counts
 from jip.catalog.schemas import FacetsOut, FacetValue
@@ -13,7 +13,7 @@ from jip.cohorts import service as cohorts
 router = APIRouter(tags=["browse"])
 
 
-@router.get("/facets", response_model=FacetsOut)
+@router.get("/facets", response_model=FacetsOut, dependencies=[only_params("top")])
 def facets(
     index: SeriesIndexDep,
     session: SessionDep,

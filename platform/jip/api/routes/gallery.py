@@ -16,6 +16,7 @@ from jip.api.browse_deps import (
     SeriesFilterDep,
     SeriesIndexDep,
     SeriesSort,
+    only_params,
 )
 from jip.api.deps import SessionDep
 from jip.api.routes.facets import facets
@@ -25,7 +26,11 @@ from jip.catalog.schemas import GalleryOut
 router = APIRouter(tags=["browse"])
 
 
-@router.get("/gallery", response_model=GalleryOut)
+@router.get(
+    "/gallery",
+    response_model=GalleryOut,
+    dependencies=[only_params("sort", "limit", "offset", "top")],
+)
 def gallery(
     index: SeriesIndexDep,
     session: SessionDep,

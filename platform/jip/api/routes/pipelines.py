@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi import APIRouter, Query, Response
 from fastapi.responses import PlainTextResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 
 from jip.api.deps import RowId, RuntimeDep, SessionDep
@@ -56,6 +56,8 @@ class AlgorithmPublic(BaseModel):
 
 
 class RunCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     algorithm: str
     series_uids: list[str] = Field(default_factory=list, max_length=10000)
     cohort_id: str | None = None
@@ -157,6 +159,8 @@ class RetryPublic(BaseModel):
 
 
 class TriggerCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     algorithm: str
     series_filter: dict[str, Any] = Field(
         description="modality/body_part/description/manufacturer/institution: glob or list"

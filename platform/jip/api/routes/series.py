@@ -6,7 +6,14 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from jip.api.browse_deps import PageLimit, PageOffset, SeriesFilterDep, SeriesIndexDep, SeriesSort
+from jip.api.browse_deps import (
+    PageLimit,
+    PageOffset,
+    SeriesFilterDep,
+    SeriesIndexDep,
+    SeriesSort,
+    only_params,
+)
 from jip.api.deps import SessionDep
 from jip.catalog import views
 from jip.catalog.filters import parse_sort
@@ -16,7 +23,9 @@ from jip.cohorts import service as cohorts
 router = APIRouter(tags=["browse"])
 
 
-@router.get("/series", response_model=SeriesPage)
+@router.get(
+    "/series", response_model=SeriesPage, dependencies=[only_params("sort", "limit", "offset")]
+)
 def list_series(
     index: SeriesIndexDep,
     session: SessionDep,
