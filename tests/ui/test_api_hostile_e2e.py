@@ -219,3 +219,27 @@ def test_json_filter_has_the_limits_of_the_url_filter(
     body = f'{{"name": "limits", "filter": {{"{field}": {json_value}}}}}'.encode()
     r = site.http.post("/cohorts", content=body, headers=JSON)
     assert field in _is_error(r, 422)["detail"]
+
+
+def _study_patients(site: Site, **params: str) -> list[str]:
+    r = site.http.get("/studies", params=params)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["total"] == len(body["items"])
+    return sorted(s["patient_id"] for s in body["items"])
+
+
+def test_studies_filters_match_exactly(site: Site) -> None:
+    """modality=T matched the CT\\MR study (substring), q=% and q=_ every study (LIKE
+    wildcards), date_to included undated studies (which /series leaves out)."""
+    assert _study_patients(site, modality="CT") == ["AB/123", "P1"]
+    assert _study_patients(site, modality="MR") == ["P1", "P2"]
+    assert _study_patients(site, modality="T") == []
+    assert _study_patients(site, modality="C") == []
+    assert _study_patients(site, q="%") == []
+    assert _study_patients(site, q="_") == []
+    assert _study_patients(site, q="b/1") == ["AB/123"]
+    assert _study_patients(site, date_to="2023-12-31") == ["AB/123"]
+    assert _study_patients(site, date_from="2020-01-01") == ["AB/123", "P1"]
+    undated = site.http.get("/series", params={"date_to": "2023-12-31"}).json()["items"]
+    assert [s["patient_id"] for s in undated] == ["AB/123"]
