@@ -243,3 +243,11 @@ def test_studies_filters_match_exactly(site: Site) -> None:
     assert _study_patients(site, date_from="2020-01-01") == ["AB/123", "P1"]
     undated = site.http.get("/series", params={"date_to": "2023-12-31"}).json()["items"]
     assert [s["patient_id"] for s in undated] == ["AB/123"]
+
+
+def test_patient_id_with_a_slash(site: Site) -> None:
+    """/patients/AB%2F123 was a route-level 404: the path parameter stopped at "/"."""
+    r = site.http.get("/patients/AB%2F123")
+    assert r.status_code == 200, r.text
+    assert r.json()["patient_id"] == "AB/123" and len(r.json()["studies"]) == 1
+    assert _is_error(site.http.get("/patients/AB%2F999"), 404)["detail"] == "no patient 'AB/999'"

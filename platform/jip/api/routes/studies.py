@@ -44,7 +44,8 @@ def get_study(study_uid: str, session: SessionDep) -> StudyDetail:
     return views.study_detail(session, study_uid)
 
 
-@router.get("/patients/{patient_id}", response_model=PatientDetail)
+@router.get("/patients/{patient_id:path}", response_model=PatientDetail)
 def get_patient(patient_id: str, session: SessionDep) -> PatientDetail:
-    """The patient's studies oldest first (a timeline), each with its series."""
+    """The patient's studies oldest first (a timeline), each with its series. A patient
+    ID may contain "/" (sent as %2F), hence a path parameter."""
     return views.patient_detail(session, patient_id)
