@@ -3,16 +3,20 @@ answer is a clear 4xx in JIP's error shape, never a 500, and filters mean what t
 
 from __future__ import annotations
 
+import io
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
+import numpy as np
 import pytest
 import uvicorn
+from PIL import Image
 
 from jip.api.app import create_app
 from jip.config import Settings
@@ -55,6 +59,17 @@ def _ingest(runtime: Runtime) -> dict[str, str]:
             runtime.ingestor.ingest(dataset_bytes(ds))
             studies[key] = str(ds.StudyInstanceUID)
             out[desc] = str(ds.SeriesInstanceUID)
+    # slices without Instance Number, whose SOP UIDs sort in another order than their
+    # positions; each slice one grey value (HU -100 ... 100 from foot to head)
+    spec = SeriesSpec(modality="OT", slices=5, size=16, patient_id="P3", study_date="")
+    base = f"2.25.{uuid.uuid4().int}"
+    for ds, suffix in zip(make_series(spec), "31524", strict=True):
+        del ds.InstanceNumber
+        ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = f"{base}.{suffix}"
+        hu = -100 + 50 * round(ds.ImagePositionPatient[2] / spec.slice_thickness)
+        ds.PixelData = np.full((spec.size, spec.size), hu, np.int16).tobytes()
+        runtime.ingestor.ingest(dataset_bytes(ds))
+        out["no numbers"] = str(ds.SeriesInstanceUID)
     return out
 
 
@@ -251,3 +266,31 @@ def test_patient_id_with_a_slash(site: Site) -> None:
     assert r.status_code == 200, r.text
     assert r.json()["patient_id"] == "AB/123" and len(r.json()["studies"]) == 1
     assert _is_error(site.http.get("/patients/AB%2F999"), 404)["detail"] == "no patient 'AB/999'"
+
+
+def _grey(png: bytes) -> int:
+    values = np.unique(np.asarray(Image.open(io.BytesIO(png)).convert("L")))
+    assert len(values) == 1, values  # each slice is one grey value
+    return int(values[0])
+
+
+def test_thumbnail_without_instance_numbers_is_the_middle_slice_by_position(
+    site: Site,
+) -> None:
+    """Without Instance Number the "middle slice" was the middle SOP UID (arbitrary);
+    it is now the middle along the slice axis (Image Position on the slice normal)."""
+    series = site.series["no numbers"]
+    detail = site.http.get(f"/series/{series}").json()
+    study = detail["series"]["study_uid"]
+    base = f"{site.jip.url}/dicomweb/studies/{study}/series/{series}/instances"
+    greys = {}
+    for inst in detail["instances"]:
+        sop = inst["sop_instance_uid"]
+        r = httpx.get(f"{base}/{sop}/rendered", headers={"Accept": "image/png"}, timeout=30)
+        greys[sop[-1]] = _grey(r.content)
+    assert len(set(greys.values())) == 5
+    r = site.http.get(f"/series/{series}/thumbnail")
+    assert r.status_code == 200, r.text
+    # positions 0..4 carry UID suffixes 3 1 5 2 4: the middle position is suffix 5
+    # (the middle UID, suffix 3, is the first slice)
+    assert _grey(r.content) == greys["5"], (_grey(r.content), greys)
