@@ -294,3 +294,13 @@ def test_thumbnail_without_instance_numbers_is_the_middle_slice_by_position(
     # positions 0..4 carry UID suffixes 3 1 5 2 4: the middle position is suffix 5
     # (the middle UID, suffix 3, is the first slice)
     assert _grey(r.content) == greys["5"], (_grey(r.content), greys)
+
+
+@pytest.mark.parametrize("sort", ["study_date", "-study_date"])
+def test_undated_series_sort_last_both_ways(site: Site, sort: str) -> None:
+    """Ascending by study date listed the undated series first."""
+    items = site.http.get("/series", params={"sort": sort}).json()["items"]
+    dates = [s["study_date"] for s in items]
+    known = [d for d in dates if d]
+    assert dates == known + ["", ""], dates
+    assert known == sorted(known, reverse=sort.startswith("-"))
