@@ -304,3 +304,36 @@ def test_undated_series_sort_last_both_ways(site: Site, sort: str) -> None:
     known = [d for d in dates if d]
     assert dates == known + ["", ""], dates
     assert known == sorted(known, reverse=sort.startswith("-"))
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "message"),
+    [
+        ("/series", {"date_from": "2024-02-31"}, "not a valid date"),
+        ("/studies", {"date_to": "2023-04-31"}, "not a valid date"),
+        (
+            "/series",
+            {"date_from": "\u0662\u0660\u0662\u0664\u0660\u0661\u0660\u0661"},
+            "YYYY-MM-DD",
+        ),
+        (
+            "/studies",
+            {"date_from": "\u0662\u0660\u0662\u0664\u0660\u0661\u0660\u0661"},
+            "YYYY-MM-DD",
+        ),
+        ("/series", {"sort": "--study_date"}, "unknown sort key '--study_date'"),
+        ("/gallery", {"sort": "+-study_date"}, "unknown sort key"),
+    ],
+)
+def test_impossible_dates_and_sort_keys_are_refused(
+    site: Site, path: str, params: dict[str, str], message: str
+) -> None:
+    """2024-02-31 and dates in Arabic-Indic digits were taken, and so was --study_date."""
+    assert message in _is_error(site.http.get(path, params=params), 400)["detail"]
+
+
+def test_valid_dates_and_sort_keys_still_work(site: Site) -> None:
+    for sort in ("study_date", "+study_date", "-study_date"):
+        assert site.http.get("/series", params={"sort": sort}).status_code == 200, sort
+    r = site.http.get("/series", params={"date_from": "2024-01-15", "date_to": "20240229"})
+    assert r.json()["total"] == 2
