@@ -12,11 +12,41 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from jip.errors import JIPError
 
 log = logging.getLogger(__name__)
+
+
+class ErrorOut(BaseModel):
+    """The body of every error answer."""
+
+    error: str = Field(description="kind of error, e.g. NotFoundError, ValidationError")
+    detail: str = Field(description="what is wrong, in words")
+
+
+class ValidationErrorOut(ErrorOut):
+    """The body of a 422: the request does not fit the route's parameters or body."""
+
+    errors: list[dict[str, Any]] = Field(
+        description="one {loc, msg, type} per problem; loc is e.g. ['query', 'limit']"
+    )
+
+
+_MEANING = {
+    400: "Invalid input (a filter, date, UID or request the server cannot use)",
+    404: "Not found",
+    406: "Not acceptable (e.g. a series without images for a thumbnail)",
+    409: "Conflict with the current state",
+    503: "A backend (object store, workflow engine) is unavailable",
+}
+
+
+def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """The ``responses=`` of a route that can answer these error codes (OpenAPI)."""
+    return {code: {"model": ErrorOut, "description": _MEANING[code]} for code in codes}
 
 
 def _safe(text: object) -> str:
@@ -65,3 +95,18 @@ def install_error_handlers(app: FastAPI) -> None:
             "%s %s failed: %s", request.method, request.url.path, type(exc).__name__, exc_info=exc
         )
         return error_response(500, "InternalError", "internal error; see the server log")
+
+
+def document_validation_errors(app: FastAPI) -> None:
+    """Make the OpenAPI schema of every 422 the one ``_invalid`` answers with, not
+    FastAPI's default (which the API no longer sends)."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schemas = generate().get("components", {}).get("schemas", {})
+            if "HTTPValidationError" in schemas:
+                schemas["HTTPValidationError"] = ValidationErrorOut.model_json_schema()
+        return app.openapi_schema or generate()
+
+    app.openapi = openapi  # type: ignore[method-assign]

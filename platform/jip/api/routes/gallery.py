@@ -19,6 +19,7 @@ from jip.api.browse_deps import (
     only_params,
 )
 from jip.api.deps import SessionDep
+from jip.api.errors import error_responses
 from jip.api.routes.facets import facets
 from jip.api.routes.series import list_series
 from jip.catalog.schemas import GalleryOut
@@ -29,6 +30,7 @@ router = APIRouter(tags=["browse"])
 @router.get(
     "/gallery",
     response_model=GalleryOut,
+    responses=error_responses(400, 404),
     dependencies=[only_params("sort", "limit", "offset", "top")],
 )
 def gallery(
