@@ -13,6 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from jip.errors import JIPError
@@ -87,6 +88,12 @@ def install_error_handlers(app: FastAPI) -> None:
         ]
         detail = "; ".join(f"{'.'.join(e['loc'])}: {e['msg']}" for e in errors)
         return error_response(422, "ValidationError", detail, errors=errors)
+
+    @app.exception_handler(DataError)
+    async def _data_error(request: Request, exc: DataError) -> JSONResponse:
+        # the database refused a value the client sent (PostgreSQL: a NUL in text)
+        reason = str(exc.orig).splitlines()[0] if exc.orig else type(exc).__name__
+        return error_response(400, "InvalidInputError", f"the index cannot take a value: {reason}")
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
