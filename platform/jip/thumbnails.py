@@ -8,17 +8,21 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from io import BytesIO
 from pathlib import Path
+from typing import Any
 
 import pydicom
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from jip import diskcache
 from jip.dicom.parse import check_uid
 from jip.dicomweb.locate import InstanceRef, find_instances, middle
 from jip.errors import NotFoundError
-from jip.index.models import Series
+from jip.index.models import Instance, Series
 from jip.render import ImageFormat, NotRenderableError, Viewport, render
 from jip.runtime import Runtime
 
@@ -26,12 +30,64 @@ log = logging.getLogger(__name__)
 _EXT: dict[ImageFormat, str] = {"png": "png", "jpeg": "jpg", "gif": "gif"}
 
 
-def representative(refs: list[InstanceRef]) -> InstanceRef:
-    """Middle instance among those with pixels (rows indexed); 406 if there are none."""
+def representative(
+    refs: list[InstanceRef], positions: Mapping[str, float] | None = None
+) -> InstanceRef:
+    """Middle instance among those with pixels (rows indexed); 406 if there are none.
+    Without instance numbers the middle is taken along ``positions`` (SOP UID -> place
+    on the slice axis, see ``slice_positions``) rather than in SOP UID order."""
     images = [r for r in refs if r.rows]
     if not images:
         raise NotRenderableError("series has no image instances")
+    if positions and any(r.instance_number is None for r in images):
+        pos = positions
+        images.sort(
+            key=lambda r: (
+                r.instance_number is None,
+                r.instance_number or 0,
+                r.sop_instance_uid not in pos,
+                pos.get(r.sop_instance_uid, 0.0),
+                r.sop_instance_uid,
+            )
+        )
+        return images[len(images) // 2]
     return middle(images)
+
+
+def slice_positions(session: Session, refs: list[InstanceRef]) -> dict[str, float]:
+    """Place of each slice without an instance number along the slice axis: Image
+    Position (Patient) projected on the normal of Image Orientation (Patient), else its
+    z, else Slice Location. Read from the indexed tags, and only when needed."""
+    missing = [r.sop_instance_uid for r in refs if r.rows and r.instance_number is None]
+    if not missing:
+        return {}
+    out: dict[str, float] = {}
+    rows = session.execute(
+        select(Instance.sop_instance_uid, Instance.tags).where(
+            Instance.sop_instance_uid.in_(missing)
+        )
+    )
+    for uid, tags in rows:
+        place = _place(tags or {})
+        if place is not None:
+            out[uid] = place
+    return out
+
+
+def _place(tags: Mapping[str, Any]) -> float | None:
+    try:
+        ipp = [float(v) for v in tags.get("ImagePositionPatient") or ()]
+        iop = [float(v) for v in tags.get("ImageOrientationPatient") or ()]
+        if len(ipp) == 3 and len(iop) == 6:
+            (a, b, c), (d, e, f) = iop[:3], iop[3:]
+            normal = (b * f - c * e, c * d - a * f, a * e - b * d)
+            return sum(p * n for p, n in zip(ipp, normal, strict=True))
+        if len(ipp) == 3:
+            return ipp[2]
+        location = tags.get("SliceLocation")
+        return float(location) if location is not None else None
+    except (TypeError, ValueError):
+        return None
 
 
 def render_thumbnail(
@@ -67,7 +123,10 @@ def series_thumbnail(
         if cached is not None:
             return cached
         refs = find_instances(session, study=series.study_uid, series=series_uid)
-    data = render_thumbnail(runtime, representative(refs), viewport=Viewport(size, size), fmt=fmt)
+        positions = slice_positions(session, refs)
+    data = render_thumbnail(
+        runtime, representative(refs, positions), viewport=Viewport(size, size), fmt=fmt
+    )
     _replace_cached(path, data)
     return data
 

@@ -5,14 +5,16 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
 from jip.api.app import create_app
 from jip.config import Settings
 from jip.runtime import Runtime
-from tests.conftest import free_port
+from tests.conftest import free_port, start_jip
 from tests.servers import start_postgres
 from tests.ui.conftest import ingest_archive
 
@@ -63,3 +65,25 @@ def test_browse_and_cohorts_on_postgres(pg_url: str, tmp_path: Path) -> None:
             assert c.delete(f"/api/v1/cohorts/{cid}").status_code == 204
     finally:
         rt.close()
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "kwargs"),
+    [
+        ("POST", "/api/v1/cohorts", {"json": {"name": "a\x00b"}}),
+        ("GET", "/api/v1/studies", {"params": {"q": "a\x00"}}),
+        ("GET", "/api/v1/patients/a%00", {}),
+    ],
+)
+def test_a_nul_character_is_a_400_on_postgres(
+    pg_url: str, tmp_path: Path, method: str, path: str, kwargs: dict[str, Any]
+) -> None:
+    """PostgreSQL text cannot hold NUL: a NUL in a cohort name, a search or an id in the
+    URL made the database driver fail, a 500; the client's value is now named a 400."""
+    jip = start_jip(tmp_path / "data", extra_env={"JIP_DATABASE_URL": pg_url})
+    try:
+        r = httpx.request(method, jip.url + path, timeout=30, **kwargs)
+    finally:
+        jip.stop()
+    assert r.status_code == 400, r.text
+    assert r.json()["error"] == "InvalidInputError" and "NUL" in r.json()["detail"]

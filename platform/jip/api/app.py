@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from jip import __version__
 from jip.api.browse_deps import start_series_index
-from jip.api.errors import install_error_handlers
+from jip.api.errors import document_validation_errors, install_error_handlers
 from jip.api.routes import cohorts, facets, health, series, statistics, studies, ui
 from jip.api.routes import pipelines as pipelines_routes
 from jip.api.routes import segmentations as segmentations_routes
@@ -24,6 +24,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     )
     app.state.runtime = runtime
     install_error_handlers(app)
+    document_validation_errors(app)
     app.include_router(health.router, prefix="/api/v1")
     app.include_router(pipelines_routes.router, prefix="/api/v1")
     app.include_router(dicomweb_router)

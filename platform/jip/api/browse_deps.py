@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Query, Request
 
 from jip.api.deps import RuntimeDep
-from jip.catalog.filters import SORT_KEYS, SeriesFilter, build_filter
+from jip.catalog.filters import SORT_KEYS, SeriesFilter
 from jip.catalog.memindex import SeriesIndex
+from jip.catalog.schemas import FilterParams
+from jip.errors import InvalidInputError
+from jip.index.db import DB_INT_MAX
 from jip.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -53,47 +56,29 @@ SeriesIndexDep = Annotated[SeriesIndex, Depends(get_series_index)]
 
 # the paging and sorting parameters every browse listing shares
 PageLimit = Annotated[int, Query(ge=1, le=500)]
-PageOffset = Annotated[int, Query(ge=0)]
+PageOffset = Annotated[int, Query(ge=0, le=DB_INT_MAX)]
 SeriesSort = Annotated[str, Query(description=f"one of {', '.join(SORT_KEYS)}; '-' = descending")]
 FacetTop = Annotated[int, Query(ge=1, le=500, description="values per facet")]
 
 
-def series_filter(
-    modality: Annotated[list[str], Query(description="e.g. CT; repeat for OR")] = [],  # noqa: B006
-    body_part: Annotated[list[str], Query()] = [],  # noqa: B006
-    manufacturer: Annotated[list[str], Query()] = [],  # noqa: B006
-    model: Annotated[list[str], Query(description="manufacturer model name")] = [],  # noqa: B006
-    institution: Annotated[list[str], Query()] = [],  # noqa: B006
-    patient_sex: Annotated[list[str], Query(description="M, F, O")] = [],  # noqa: B006
-    description: Annotated[list[str], Query(description="exact series description")] = [],  # noqa: B006
-    date_from: Annotated[str | None, Query(description="study date, YYYY-MM-DD")] = None,
-    date_to: Annotated[str | None, Query(description="study date, YYYY-MM-DD")] = None,
-    age_min: Annotated[float | None, Query(ge=0, le=200)] = None,
-    age_max: Annotated[float | None, Query(ge=0, le=200)] = None,
-    thickness_min: Annotated[float | None, Query(ge=0, description="mm")] = None,
-    thickness_max: Annotated[float | None, Query(ge=0, description="mm")] = None,
-    q: Annotated[
-        str | None, Query(max_length=200, description="words in series/study description")
-    ] = None,
-    cohort: Annotated[int | None, Query(description="only members of this cohort")] = None,
-) -> SeriesFilter:
-    return build_filter(
-        modality=modality,
-        body_part=body_part,
-        manufacturer=manufacturer,
-        model=model,
-        institution=institution,
-        patient_sex=patient_sex,
-        description=description,
-        date_from=date_from,
-        date_to=date_to,
-        age_min=age_min,
-        age_max=age_max,
-        thickness_min=thickness_min,
-        thickness_max=thickness_max,
-        q=q,
-        cohort=cohort,
-    )
+def series_filter(params: Annotated[FilterParams, Query()]) -> SeriesFilter:
+    return params.to_filter()
+
+
+def only_params(*route_params: str) -> Any:
+    """Dependency refusing query parameters a filtered listing does not take: ignored,
+    a misspelt filter (``?modalty=CT``) would silently select every series."""
+    known = set(FilterParams.model_fields) | set(route_params)
+
+    def check(request: Request) -> None:
+        unknown = sorted(set(request.query_params) - known)
+        if unknown:
+            raise InvalidInputError(
+                f"unknown query parameter {', '.join(map(repr, unknown))}; "
+                f"this route takes {', '.join(sorted(known))}"
+            )
+
+    return Depends(check)
 
 
 SeriesFilterDep = Annotated[SeriesFilter, Depends(series_filter)]

@@ -5,10 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from sqlalchemy.orm import Session
 
+from jip.index.db import DB_INT_MAX
 from jip.runtime import Runtime
+
+#: the integer id of a row (cohort, trigger, result) in a URL path
+RowId = Annotated[int, Path(ge=1, le=DB_INT_MAX)]
 
 
 def get_runtime(request: Request) -> Runtime:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, fields
+from datetime import date
 
 from jip.errors import InvalidInputError
 
@@ -37,7 +38,7 @@ SORT_KEYS = (
     "received",
 )
 
-_DATE_RE = re.compile(r"^(\d{4})-?(\d{2})-?(\d{2})$")
+_DATE_RE = re.compile(r"^([0-9]{4})-?([0-9]{2})-?([0-9]{2})$")  # ASCII digits only
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,8 +77,10 @@ def normalise_date(value: str | None, what: str) -> str:
     if not m:
         raise InvalidInputError(f"{what} must be YYYY-MM-DD or YYYYMMDD, got {value!r}")
     y, mo, d = m.groups()
-    if not (1 <= int(mo) <= 12 and 1 <= int(d) <= 31):
-        raise InvalidInputError(f"{what} is not a valid date: {value!r}")
+    try:
+        date(int(y), int(mo), int(d))  # 2024-02-31 is no date
+    except ValueError:
+        raise InvalidInputError(f"{what} is not a valid date: {value!r}") from None
     return f"{y}{mo}{d}"
 
 
@@ -87,11 +90,15 @@ def check_range(lo: float | None, hi: float | None, what: str) -> None:
 
 
 def parse_sort(sort: str) -> tuple[str, bool]:
-    """``-study_date`` -> (``study_date``, descending)."""
+    """``-study_date`` -> (``study_date``, descending); one ``+`` (a space once decoded
+    from a URL) may mark ascending order."""
     desc = sort.startswith("-")
-    key = sort.lstrip("-+ ")
+    key = sort[1:] if sort[:1] in ("-", "+", " ") else sort
     if key not in SORT_KEYS:
-        raise InvalidInputError(f"unknown sort key {key!r}; use one of {', '.join(SORT_KEYS)}")
+        raise InvalidInputError(
+            f"unknown sort key {sort!r}; use one of {', '.join(SORT_KEYS)}, "
+            "with one '-' in front for descending order"
+        )
     return key, desc
 
 

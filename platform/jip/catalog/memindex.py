@@ -349,7 +349,10 @@ class SeriesIndex:
             if empty is not None:
                 key[col.data == empty] = np.nan
             return key
-        return self.numeric[sort].astype(np.float64)
+        key = self.numeric[sort].astype(np.float64)
+        if sort == "study_date":
+            key[key == 0] = np.nan  # unknown (0), else it sorted first in ascending order
+        return key
 
     def row(self, i: int) -> dict[str, Any]:
         out: dict[str, Any] = {"series_uid": self.uids[i]}

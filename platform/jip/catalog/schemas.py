@@ -4,6 +4,35 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from jip.catalog.filters import SeriesFilter, build_filter
+from jip.index.db import DB_INT_MAX
+
+
+class FilterParams(BaseModel):
+    """The gallery filter's parameters and their limits, one definition for both forms:
+    the query string of GET /series, /facets, /gallery and the JSON ``filter`` of
+    POST /cohorts (so neither accepts what the other refuses)."""
+
+    modality: list[str] = Field([], description="e.g. CT; repeat for OR")
+    body_part: list[str] = []
+    manufacturer: list[str] = []
+    model: list[str] = Field([], description="manufacturer model name")
+    institution: list[str] = []
+    patient_sex: list[str] = Field([], description="M, F, O")
+    description: list[str] = Field([], description="exact series description")
+    date_from: str | None = Field(None, description="study date, YYYY-MM-DD")
+    date_to: str | None = Field(None, description="study date, YYYY-MM-DD")
+    age_min: float | None = Field(None, ge=0, le=200, allow_inf_nan=False)
+    age_max: float | None = Field(None, ge=0, le=200, allow_inf_nan=False)
+    thickness_min: float | None = Field(None, ge=0, allow_inf_nan=False, description="mm")
+    thickness_max: float | None = Field(None, ge=0, allow_inf_nan=False, description="mm")
+    q: str | None = Field(None, max_length=200, description="words in series/study description")
+    cohort: int | None = Field(None, ge=1, le=DB_INT_MAX, description="only members of this cohort")
+
+    def to_filter(self) -> SeriesFilter:
+        """Checks across fields (dates, ranges) raise a 400."""
+        return build_filter(**self.model_dump())
+
 
 class SeriesOut(BaseModel):
     series_uid: str

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from jip.catalog.memindex import SeriesIndex
@@ -132,18 +132,24 @@ def list_studies(
     """Studies newest first; ``q`` matches patient id/name and study description."""
     conds: list[Any] = []
     if q:
-        like = f"%{q}%"
+        # q is matched as typed: % and _ are characters here, not LIKE wildcards
+        like = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         conds.append(
             or_(
-                Patient.patient_id.ilike(like),
-                Patient.patient_name.ilike(like),
-                Study.description.ilike(like),
+                Patient.patient_id.ilike(like, escape="\\"),
+                Patient.patient_name.ilike(like, escape="\\"),
+                Study.description.ilike(like, escape="\\"),
             )
         )
     if modality:
-        conds.append(Study.modalities.contains(modality))
+        # a series of exactly that modality (a substring test took "C" for "CT\MR")
+        conds.append(
+            exists().where(Series.study_uid == Study.study_uid, Series.modality == modality)
+        )
     if patient_id:
         conds.append(Patient.patient_id == patient_id)
+    if date_from or date_to:
+        conds.append(Study.study_date != "")  # undated studies are in no date range
     if date_from:
         conds.append(Study.study_date >= date_from)
     if date_to:

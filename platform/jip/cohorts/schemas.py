@@ -5,35 +5,21 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from jip.catalog.filters import SeriesFilter, build_filter
+from jip.catalog.schemas import FilterParams
 
 
-class FilterIn(BaseModel):
-    """The gallery filter as JSON; same fields and meaning as GET /series parameters."""
+class FilterIn(FilterParams):
+    """The gallery filter as JSON; same fields, meaning and limits as the GET /series
+    parameters. An unknown field is refused: ignored, a typo would select everything."""
 
-    modality: list[str] = []
-    body_part: list[str] = []
-    manufacturer: list[str] = []
-    model: list[str] = []
-    institution: list[str] = []
-    patient_sex: list[str] = []
-    description: list[str] = []
-    date_from: str | None = None
-    date_to: str | None = None
-    age_min: float | None = None
-    age_max: float | None = None
-    thickness_min: float | None = None
-    thickness_max: float | None = None
-    q: str | None = None
-    cohort: int | None = None
-
-    def to_filter(self) -> SeriesFilter:
-        return build_filter(**self.model_dump())
+    model_config = ConfigDict(extra="forbid")
 
 
 class CohortCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     name: str = Field(min_length=1, max_length=128)
     description: str = Field("", max_length=4000)
     owner: str = Field("", max_length=64)
@@ -44,12 +30,16 @@ class CohortCreate(BaseModel):
 
 
 class CohortUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     name: str | None = Field(None, min_length=1, max_length=128)
     description: str | None = Field(None, max_length=4000)
     owner: str | None = Field(None, max_length=64)
 
 
 class SeriesUids(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     series_uids: list[str] = Field(min_length=1, max_length=200_000)
 
 

@@ -37,7 +37,7 @@ from jip.render import (
     render,
 )
 from jip.runtime import Runtime
-from jip.thumbnails import render_thumbnail, representative
+from jip.thumbnails import render_thumbnail, representative, slice_positions
 
 router = APIRouter()
 _BY_MEDIA: dict[str, ImageFormat] = {v: k for k, v in MEDIA_TYPES.items()}
@@ -102,7 +102,7 @@ def series_rendered(
     fmt, multipart = choose_image(parse_accept(request.headers.get("accept")), True)
     if multipart:
         return _multipart(runtime, [r for r in refs if r.rows], fmt, opt)
-    ref = representative(refs)
+    ref = representative(refs, slice_positions(session, refs))
     return _image(_one(runtime, ref, 0, fmt, opt), fmt)
 
 
@@ -172,7 +172,8 @@ def study_thumbnail(
 ) -> Response:
     """Middle slice of the study's largest image series."""
     refs = find_instances(session, study=study)
-    return _thumbnail(request, runtime, representative(largest_series(refs)))
+    largest = largest_series(refs)
+    return _thumbnail(request, runtime, representative(largest, slice_positions(session, largest)))
 
 
 def largest_series(refs: list[InstanceRef]) -> list[InstanceRef]:
@@ -194,7 +195,9 @@ def study_rendered(
     fmt, multipart = choose_image(parse_accept(request.headers.get("accept")), True)
     if multipart:
         return _multipart(runtime, [r for r in refs if r.rows], fmt, opt)
-    return _image(_one(runtime, representative(largest_series(refs)), 0, fmt, opt), fmt)
+    largest = largest_series(refs)
+    ref = representative(largest, slice_positions(session, largest))
+    return _image(_one(runtime, ref, 0, fmt, opt), fmt)
 
 
 @router.get(
@@ -226,7 +229,7 @@ def series_thumbnail(
         fmt, _ = choose_image(parse_accept(request.headers.get("accept")), False)
         if fmt != "gif":
             return _image(thumbnails.series_thumbnail(runtime, series, fmt=fmt), fmt)
-    return _thumbnail(request, runtime, representative(refs))
+    return _thumbnail(request, runtime, representative(refs, slice_positions(session, refs)))
 
 
 @router.get(

@@ -10,6 +10,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
+#: the largest integer SQLite (and a PostgreSQL BIGINT) holds: the API refuses larger ids
+#: and offsets up front (422), else the driver's OverflowError is a 500
+DB_INT_MAX = 2**63 - 1
+
 
 def make_engine(url: str, *, sqlite_synchronous: str = "FULL") -> Engine:
     """SQLite runs in WAL mode; with synchronous=FULL a commit is on disk when it

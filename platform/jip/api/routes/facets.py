@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from jip.api.browse_deps import FacetTop, SeriesFilterDep, SeriesIndexDep
+from jip.api.browse_deps import FacetTop, SeriesFilterDep, SeriesIndexDep, only_params
 from jip.api.deps import SessionDep
+from jip.api.errors import error_responses
 from jip.catalog.histograms import age_histogram, date_histogram, value_counts
 from jip.catalog.schemas import FacetsOut, FacetValue
 from jip.cohorts import service as cohorts
@@ -13,7 +14,12 @@ from jip.cohorts import service as cohorts
 router = APIRouter(tags=["browse"])
 
 
-@router.get("/facets", response_model=FacetsOut)
+@router.get(
+    "/facets",
+    response_model=FacetsOut,
+    responses=error_responses(400, 404),
+    dependencies=[only_params("top")],
+)
 def facets(
     index: SeriesIndexDep,
     session: SessionDep,

@@ -16,8 +16,10 @@ from jip.api.browse_deps import (
     SeriesFilterDep,
     SeriesIndexDep,
     SeriesSort,
+    only_params,
 )
 from jip.api.deps import SessionDep
+from jip.api.errors import error_responses
 from jip.api.routes.facets import facets
 from jip.api.routes.series import list_series
 from jip.catalog.schemas import GalleryOut
@@ -25,7 +27,12 @@ from jip.catalog.schemas import GalleryOut
 router = APIRouter(tags=["browse"])
 
 
-@router.get("/gallery", response_model=GalleryOut)
+@router.get(
+    "/gallery",
+    response_model=GalleryOut,
+    responses=error_responses(400, 404),
+    dependencies=[only_params("sort", "limit", "offset", "top")],
+)
 def gallery(
     index: SeriesIndexDep,
     session: SessionDep,

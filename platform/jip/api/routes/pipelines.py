@@ -8,11 +8,13 @@ from typing import Any
 
 from fastapi import APIRouter, Query, Response
 from fastapi.responses import PlainTextResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 
-from jip.api.deps import RuntimeDep, SessionDep
+from jip.api.deps import RowId, RuntimeDep, SessionDep
+from jip.api.errors import error_responses
 from jip.errors import NotFoundError
+from jip.index.db import DB_INT_MAX
 from jip.pipelines import state
 from jip.pipelines.logs import job_log, run_log
 from jip.pipelines.manifest import Inputs, Output, Resources
@@ -55,6 +57,8 @@ class AlgorithmPublic(BaseModel):
 
 
 class RunCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     algorithm: str
     series_uids: list[str] = Field(default_factory=list, max_length=10000)
     cohort_id: str | None = None
@@ -156,6 +160,8 @@ class RetryPublic(BaseModel):
 
 
 class TriggerCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     algorithm: str
     series_filter: dict[str, Any] = Field(
         description="modality/body_part/description/manufacturer/institution: glob or list"
@@ -191,7 +197,7 @@ def list_algorithms(runtime: RuntimeDep) -> list[AlgorithmPublic]:
     return [AlgorithmPublic.of(a) for a in runtime.pipelines.registry.list()]
 
 
-@router.get("/algorithms/{name}", response_model=AlgorithmPublic)
+@router.get("/algorithms/{name}", response_model=AlgorithmPublic, responses=error_responses(404))
 def get_algorithm(name: str, runtime: RuntimeDep) -> AlgorithmPublic:
     return AlgorithmPublic.of(runtime.pipelines.registry.get(name))
 
@@ -199,7 +205,9 @@ def get_algorithm(name: str, runtime: RuntimeDep) -> AlgorithmPublic:
 # -- runs ------------------------------------------------------------------------------
 
 
-@router.post("/runs", response_model=RunPublic, status_code=201)
+@router.post(
+    "/runs", response_model=RunPublic, status_code=201, responses=error_responses(400, 404, 503)
+)
 def create_run(body: RunCreate, runtime: RuntimeDep, session: SessionDep) -> RunPublic:
     run = runtime.pipelines.create_run(
         algorithm=body.algorithm,
@@ -216,7 +224,7 @@ def list_runs(
     status: str | None = None,
     algorithm: str | None = None,
     limit: int = Query(50, ge=1, le=500),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=DB_INT_MAX),
 ) -> list[RunPublic]:
     q = select(PipelineRun).order_by(PipelineRun.created_at.desc(), PipelineRun.id)
     if status:
@@ -228,7 +236,7 @@ def list_runs(
     return [RunPublic.of(r, progress[r.id]) for r in runs]
 
 
-@router.get("/runs/{run_id}", response_model=RunDetail)
+@router.get("/runs/{run_id}", response_model=RunDetail, responses=error_responses(404))
 def get_run(run_id: str, session: SessionDep) -> RunDetail:
     run = state.get_run(session, run_id)
     jobs = state.jobs_of(session, run_id)
@@ -241,7 +249,9 @@ def get_run(run_id: str, session: SessionDep) -> RunDetail:
     )
 
 
-@router.post("/runs/{run_id}/cancel", response_model=RunPublic)
+@router.post(
+    "/runs/{run_id}/cancel", response_model=RunPublic, responses=error_responses(404, 409, 503)
+)
 def cancel_run(run_id: str, runtime: RuntimeDep, session: SessionDep) -> RunPublic:
     runtime.pipelines.cancel(run_id)
     session.expire_all()
@@ -249,18 +259,24 @@ def cancel_run(run_id: str, runtime: RuntimeDep, session: SessionDep) -> RunPubl
     return RunPublic.of(run, _progress(session, [run_id])[run_id])
 
 
-@router.post("/runs/{run_id}/retry", response_model=RetryPublic)
+@router.post(
+    "/runs/{run_id}/retry", response_model=RetryPublic, responses=error_responses(404, 409, 503)
+)
 def retry_run(run_id: str, runtime: RuntimeDep) -> RetryPublic:
     return RetryPublic(run_id=run_id, requeued=runtime.pipelines.retry(run_id))
 
 
-@router.get("/runs/{run_id}/logs", response_class=PlainTextResponse)
+@router.get("/runs/{run_id}/logs", response_class=PlainTextResponse, responses=error_responses(404))
 def get_run_logs(run_id: str, runtime: RuntimeDep, session: SessionDep) -> str:
     state.get_run(session, run_id)
     return run_log(runtime, session, run_id)
 
 
-@router.get("/runs/{run_id}/jobs/{job_id}/logs", response_class=PlainTextResponse)
+@router.get(
+    "/runs/{run_id}/jobs/{job_id}/logs",
+    response_class=PlainTextResponse,
+    responses=error_responses(404),
+)
 def get_job_logs(run_id: str, job_id: str, runtime: RuntimeDep, session: SessionDep) -> str:
     job = state.get_job(session, job_id)
     if job.run_id != run_id:
@@ -268,7 +284,9 @@ def get_job_logs(run_id: str, job_id: str, runtime: RuntimeDep, session: Session
     return job_log(runtime, run_id, job_id)
 
 
-@router.get("/runs/{run_id}/results", response_model=list[ResultPublic])
+@router.get(
+    "/runs/{run_id}/results", response_model=list[ResultPublic], responses=error_responses(404)
+)
 def list_results(run_id: str, session: SessionDep) -> list[ResultPublic]:
     state.get_run(session, run_id)
     return [ResultPublic.of(r) for r in _results(session, run_id)]
@@ -277,9 +295,9 @@ def list_results(run_id: str, session: SessionDep) -> list[ResultPublic]:
 _MEDIA = {"json": "application/json", "csv": "text/csv", "seg": "application/dicom"}
 
 
-@router.get("/runs/{run_id}/results/{result_id}")
+@router.get("/runs/{run_id}/results/{result_id}", responses=error_responses(404, 503))
 def download_result(
-    run_id: str, result_id: int, runtime: RuntimeDep, session: SessionDep
+    run_id: str, result_id: RowId, runtime: RuntimeDep, session: SessionDep
 ) -> Response:
     r = session.get(PipelineResult, result_id)
     if r is None or r.run_id != run_id:
@@ -300,7 +318,12 @@ def list_triggers(session: SessionDep) -> list[TriggerPublic]:
     return [TriggerPublic.of(t) for t in session.scalars(select(PipelineTrigger))]
 
 
-@router.post("/pipeline-triggers", response_model=TriggerPublic, status_code=201)
+@router.post(
+    "/pipeline-triggers",
+    response_model=TriggerPublic,
+    status_code=201,
+    responses=error_responses(400, 404),
+)
 def create_trigger(body: TriggerCreate, runtime: RuntimeDep) -> TriggerPublic:
     t = runtime.pipelines.add_trigger(
         algorithm=body.algorithm, series_filter=body.series_filter, params=body.params
@@ -308,8 +331,8 @@ def create_trigger(body: TriggerCreate, runtime: RuntimeDep) -> TriggerPublic:
     return TriggerPublic.of(t)
 
 
-@router.delete("/pipeline-triggers/{trigger_id}", status_code=204)
-def delete_trigger(trigger_id: int, session: SessionDep) -> Response:
+@router.delete("/pipeline-triggers/{trigger_id}", status_code=204, responses=error_responses(404))
+def delete_trigger(trigger_id: RowId, session: SessionDep) -> Response:
     t = session.get(PipelineTrigger, trigger_id)
     if t is None:
         raise NotFoundError(f"no trigger {trigger_id}")

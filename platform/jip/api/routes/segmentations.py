@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 
 from jip.api.deps import RuntimeDep, SessionDep
+from jip.api.errors import error_responses
 from jip.segmentations import service
 from jip.segmentations.cache import DecodedSegCache
 from jip.segmentations.schemas import SegmentationList, SliceMasks
@@ -32,7 +33,11 @@ def get_seg_cache(request: Request, runtime: RuntimeDep) -> DecodedSegCache:
 SegCacheDep = Annotated[DecodedSegCache, Depends(get_seg_cache)]
 
 
-@router.get("/series/{series_uid}/segmentations", response_model=SegmentationList)
+@router.get(
+    "/series/{series_uid}/segmentations",
+    response_model=SegmentationList,
+    responses=error_responses(404, 503),
+)
 def list_series_segmentations(
     series_uid: str, session: SessionDep, cache: SegCacheDep
 ) -> SegmentationList:
@@ -41,7 +46,11 @@ def list_series_segmentations(
     return service.list_segmentations(session, cache, series_uid)
 
 
-@router.get("/segmentations/{seg_sop_uid}/masks", response_model=SliceMasks)
+@router.get(
+    "/segmentations/{seg_sop_uid}/masks",
+    response_model=SliceMasks,
+    responses=error_responses(400, 404, 503),
+)
 def get_slice_masks(
     seg_sop_uid: str,
     session: SessionDep,

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 
 from jip.api.browse_deps import PageLimit, PageOffset
 from jip.api.deps import SessionDep
+from jip.api.errors import error_responses
 from jip.catalog import views
 from jip.catalog.filters import normalise_date
 from jip.catalog.schemas import PatientDetail, StudyDetail, StudyPage
@@ -15,7 +16,7 @@ from jip.catalog.schemas import PatientDetail, StudyDetail, StudyPage
 router = APIRouter(tags=["browse"])
 
 
-@router.get("/studies", response_model=StudyPage)
+@router.get("/studies", response_model=StudyPage, responses=error_responses(400))
 def list_studies(
     session: SessionDep,
     q: Annotated[str, Query(max_length=200, description="patient id/name, description")] = "",
@@ -39,12 +40,15 @@ def list_studies(
     )
 
 
-@router.get("/studies/{study_uid}", response_model=StudyDetail)
+@router.get("/studies/{study_uid}", response_model=StudyDetail, responses=error_responses(404))
 def get_study(study_uid: str, session: SessionDep) -> StudyDetail:
     return views.study_detail(session, study_uid)
 
 
-@router.get("/patients/{patient_id}", response_model=PatientDetail)
+@router.get(
+    "/patients/{patient_id:path}", response_model=PatientDetail, responses=error_responses(404)
+)
 def get_patient(patient_id: str, session: SessionDep) -> PatientDetail:
-    """The patient's studies oldest first (a timeline), each with its series."""
+    """The patient's studies oldest first (a timeline), each with its series. A patient
+    ID may contain "/" (sent as %2F), hence a path parameter."""
     return views.patient_detail(session, patient_id)

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Response
 from starlette.concurrency import run_in_threadpool
 
 from jip.api.deps import RuntimeDep
+from jip.api.errors import error_responses
 from jip.render import MEDIA_TYPES
 from jip.thumbnails import series_thumbnail
 
@@ -16,7 +17,10 @@ router = APIRouter(tags=["series"])
 
 @router.get(
     "/series/{series_uid}/thumbnail",
-    responses={200: {"content": {"image/png": {}, "image/jpeg": {}}}},
+    responses={
+        200: {"content": {"image/png": {}, "image/jpeg": {}}},
+        **error_responses(400, 404, 406, 503),
+    },
     response_class=Response,
     summary="Thumbnail of a series",
 )

@@ -2,7 +2,8 @@
 
 Served from the 404 handler rather than a catch-all route, so it can never shadow an
 API route, whatever order routers are added in. Unknown /api and /dicomweb paths still
-get the JSON 404. Without a build a short page says how to make one (never blank).
+get the JSON 404 (in the API's error shape). Without a build a short page says how to
+make one (never blank).
 """
 
 from __future__ import annotations
@@ -10,11 +11,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import FastAPI, Request
-from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import jip
+from jip.api.errors import http_error_response
 
 _RESERVED = ("/api/", "/dicomweb/", "/docs", "/redoc", "/openapi.json", "/ohif/")
 _NOT_BUILT = """<!doctype html><html><head><title>JIP</title></head><body>
@@ -55,4 +56,4 @@ def install_ui(app: FastAPI, ui_dir: Path | None = None) -> None:
             and path not in ("/api", "/dicomweb")
         ):
             return ui_response(root, path)
-        return await http_exception_handler(request, exc)
+        return http_error_response(exc)
