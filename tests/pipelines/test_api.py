@@ -92,6 +92,10 @@ def test_auto_trigger_on_completed_series(prt: Runtime) -> None:
     bad = client.post("/api/v1/pipeline-triggers",
                       json={"algorithm": "dicom-qa", "series_filter": {"colour": "red"}})
     assert bad.status_code == 400
+    for flags in ({"min_instances": "3"}, {"min_instances": 0}, {"include_derived": "yes"}):
+        odd = client.post("/api/v1/pipeline-triggers",
+                          json={"algorithm": "dicom-qa", "series_filter": flags})
+        assert odd.status_code == 400, (flags, odd.text)  # was stored, then broke matching
     t = client.post("/api/v1/pipeline-triggers", json={
         "algorithm": "dicom-qa", "series_filter": {"modality": "CT", "body_part": "chest"},
         "params": {"min_slices": 2}})

@@ -24,7 +24,14 @@ def validate_filter(series_filter: dict[str, Any]) -> None:
     if not isinstance(series_filter, dict):
         raise InvalidInputError("series_filter must be an object")
     for key, value in series_filter.items():
-        if key in FLAGS:
+        if key == "min_instances":
+            # bool is an int too; a string here would break matching for every series
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise InvalidInputError("filter 'min_instances' must be a whole number >= 1")
+            continue
+        if key == "include_derived":
+            if not isinstance(value, bool):
+                raise InvalidInputError("filter 'include_derived' must be true or false")
             continue
         if key not in FILTER_FIELDS:
             known = sorted(FILTER_FIELDS) + sorted(FLAGS)
