@@ -102,6 +102,9 @@ def test_no_success_when_the_object_store_is_down(
             uids = set(conn.scalars(text("SELECT sop_instance_uid FROM instances")))
         assert uids == {first.SOPInstanceUID}
         assert httpx.get(f"{jip.url}/api/v1/health").status_code == 200
+        # the stored instance cannot be read: a 503 before any byte, not a cut stream
+        r = httpx.get(f"{jip.url}/dicomweb/studies/{first.StudyInstanceUID}", timeout=60)
+        assert r.status_code == 503 and "cannot read object" in r.json()["detail"], r.text
     finally:
         jip.stop()
         engine.dispose()
