@@ -191,6 +191,21 @@ class PostgresServer:
         _stop(self.proc, signal.SIGINT)  # "fast" shutdown
         shutil.rmtree(self.datadir, ignore_errors=True)
 
+    def pause(self) -> None:
+        """Shut the server down, keeping its data (an outage; ``resume`` ends it)."""
+        _stop(self.proc, signal.SIGINT)
+
+    def resume(self, timeout: float = 60) -> None:
+        """Start the server again on the same port and data, once it accepts logins."""
+        self.proc = subprocess.Popen(
+            self.proc.args,
+            stdout=self.log.open("ab"),
+            stderr=subprocess.STDOUT,
+            cwd="/",
+            **_postgres_account(),  # type: ignore[arg-type]
+        )
+        _wait_postgres_ready(self, timeout)
+
 
 def _postgres_account() -> dict[str, object]:
     """root cannot run PostgreSQL: its processes drop to the ``postgres`` account
@@ -256,17 +271,26 @@ def start_postgres(timeout: float = 60) -> PostgresServer:
         **account,  # type: ignore[arg-type]
     )
     server = PostgresServer(proc, port, user, password, datadir, log)
-    deadline = time.monotonic() + timeout
+    _wait_postgres_ready(server, timeout)
+    return server
+
+
+def _wait_postgres_ready(server: PostgresServer, timeout: float) -> None:
     import psycopg
 
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"postgres exited: {log.read_text()[-3000:]}")
+        if server.proc.poll() is not None:
+            raise RuntimeError(f"postgres exited: {server.log.read_text()[-3000:]}")
         with contextlib.suppress(psycopg.OperationalError):
             psycopg.connect(
-                host="127.0.0.1", port=port, user=user, password=password, dbname="postgres"
+                host="127.0.0.1",
+                port=server.port,
+                user=server.user,
+                password=server.password,
+                dbname="postgres",
             ).close()
-            return server
+            return
         time.sleep(0.2)
     server.stop()
-    raise RuntimeError(f"postgres not ready after {timeout}s: {log.read_text()[-3000:]}")
+    raise RuntimeError(f"postgres not ready after {timeout}s: {server.log.read_text()[-3000:]}")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from jip.dicom.parse import ParsedInstance, parse_instance, same_data_set
 from jip.errors import DatasetMismatchError, JIPError, StorageError
@@ -167,9 +167,18 @@ class InlineIngestor(Ingestor):
     ) -> StoreOutcome:
         staged.flush()  # raises StorageError: nothing reaches the index then
         try:
-            conn = self._connection()
-            with self.lock, conn.begin():
-                return index_instance(conn, parsed=parsed, key=staged.key, size=size, now=now)
+            try:
+                return self._commit(parsed, staged.key, size, now)
+            except DBAPIError as exc:
+                if not exc.connection_invalidated:
+                    raise
+                # the held connection died (the database restarted since this worker
+                # opened it): once more on a new one. Safe even if the commit did
+                # happen: the instance is found then and the outcome is a duplicate
+                dead, self._conn = self._conn, None
+                if dead is not None:
+                    dead.close()
+                return self._commit(parsed, staged.key, size, now)
         except SQLAlchemyError as exc:
             raise StorageError(
                 f"index commit failed for {parsed.sop_instance_uid}: {type(exc).__name__}",
@@ -180,6 +189,11 @@ class InlineIngestor(Ingestor):
         conn = self._connection()
         with conn.begin():
             return stored_key(conn, sop_instance_uid)
+
+    def _commit(self, parsed: ParsedInstance, key: str, size: int, now: datetime) -> StoreOutcome:
+        conn = self._connection()
+        with self.lock, conn.begin():
+            return index_instance(conn, parsed=parsed, key=key, size=size, now=now)
 
     def close(self) -> None:
         if self._conn is not None:

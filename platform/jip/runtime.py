@@ -30,7 +30,10 @@ class Runtime:
     def __init__(self, settings: Settings) -> None:
         settings.ensure_dirs()
         self.settings = settings
-        self.engine: Engine = make_index_engine(settings)
+        try:
+            self.engine: Engine = make_index_engine(settings)
+        except ValueError as exc:
+            raise StorageError(f"invalid JIP_DATABASE_URL: {exc}") from exc
         try:
             migrate(self.engine)
         except SQLAlchemyError as exc:

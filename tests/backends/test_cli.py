@@ -149,3 +149,33 @@ def test_echo_send_status_against_running_site(combo_site: Site, tmp_path: Path)
     human = run_jip("status", env=jip.env)
     assert human.returncode == 0 and "instances" in human.stdout and "yes" in human.stdout
     assert "disk free" in human.stdout
+
+
+def test_up_with_unusable_backend_settings_says_so_in_one_line(
+    s3_server: S3Server, tmp_path: Path
+) -> None:
+    """A malformed S3 endpoint or bucket name, or a database URL JIP cannot use, ends
+    ``jip up`` with exit 1 and one line naming the setting: no traceback, no secret."""
+    secret = "Sup3rSecretPassw0rd"
+    s3 = s3_server.env("jip-ok-bucket")
+    cases = [
+        ({**s3, "JIP_S3_BUCKET": "b1"}, "JIP_S3_BUCKET"),
+        ({**s3, "JIP_S3_ENDPOINT": f"http://{s3_server.endpoint}"}, "JIP_S3_ENDPOINT"),
+        ({"JIP_DATABASE_URL": f"postgres://jip:{secret}@127.0.0.1:1/jip"}, "JIP_DATABASE_URL"),
+        ({"JIP_DATABASE_URL": f"mysql://jip:{secret}@127.0.0.1:1/jip"}, "JIP_DATABASE_URL"),
+        ({"JIP_DATABASE_URL": f"postgresql://jip:{secret}@host:port/jip"}, "JIP_DATABASE_URL"),
+    ]
+    for n, (env, setting) in enumerate(cases):
+        env = {
+            **env,
+            "JIP_DATA_DIR": str(tmp_path / f"data{n}"),
+            "JIP_HTTP_PORT": str(free_port()),
+            "JIP_DICOM_PORT": str(free_port()),
+            "COLUMNS": "300",
+        }
+        r = run_jip("up", env=env)
+        assert r.returncode == 1, (env, r.stderr[-2000:])
+        assert "Traceback" not in r.stderr, r.stderr[-2000:]
+        assert "JIP cannot start" in r.stderr and setting in r.stderr, r.stderr
+        assert secret not in r.stdout + r.stderr
+        assert s3_server.secret_key not in r.stdout + r.stderr

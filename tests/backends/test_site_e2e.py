@@ -19,7 +19,7 @@ from jip.index.db import make_engine
 from jip.synthetic import SeriesSpec, make_series, write_series
 from tests.backends.conftest import Site, unique
 from tests.conftest import start_jip, tool_env
-from tests.servers import PostgresServer, start_seaweedfs
+from tests.servers import PostgresServer, start_postgres, start_seaweedfs
 
 STORESCU = shutil.which("storescu") or "storescu"
 
@@ -102,6 +102,9 @@ def test_no_success_when_the_object_store_is_down(
             uids = set(conn.scalars(text("SELECT sop_instance_uid FROM instances")))
         assert uids == {first.SOPInstanceUID}
         assert httpx.get(f"{jip.url}/api/v1/health").status_code == 200
+        # the stored instance cannot be read: a 503 before any byte, not a cut stream
+        r = httpx.get(f"{jip.url}/dicomweb/studies/{first.StudyInstanceUID}", timeout=60)
+        assert r.status_code == 503 and "cannot read object" in r.json()["detail"], r.text
     finally:
         jip.stop()
         engine.dispose()
@@ -122,3 +125,44 @@ def _check_banner(site: Site) -> None:
         assert "***" in banner  # the database password is masked
     else:
         assert "filesystem" in banner and "sqlite" in banner
+
+
+@pytest.mark.slow
+def test_index_outage_fails_stores_answers_503_and_recovers(tmp_path: Path) -> None:
+    """With PostgreSQL gone, C-STORE is answered 0xA700 and HTTP reads 503 with a
+    clear message (not a 500 with a traceback); once it is back the site serves
+    again without a restart, and its password never reaches the log."""
+    pg = start_postgres()
+    env = {"JIP_DATABASE_URL": pg.create_database("jip")}
+    jip = start_jip(tmp_path / "jipdata", extra_env=env)
+    try:
+        ae = AE(ae_title="OUTAGE")
+        ae.add_requested_context(CTImageStorage, [ExplicitVRLittleEndian])
+        first, second, third = make_series(SeriesSpec(slices=3, size=16))
+        assoc = ae.associate("127.0.0.1", jip.dicom_port, ae_title="JIP")
+        assert assoc.is_established
+        try:
+            assert assoc.send_c_store(first).Status == 0x0000
+            pg.pause()
+            assert assoc.send_c_store(second).Status == 0xA700
+        finally:
+            assoc.release()
+        for path in ("/api/v1/health", "/dicomweb/studies", "/api/v1/statistics"):
+            r = httpx.get(f"{jip.url}{path}")
+            assert r.status_code == 503, (path, r.text)
+            assert "index" in r.json()["detail"], r.text
+
+        pg.resume()
+        assert httpx.get(f"{jip.url}/api/v1/health").status_code == 200
+        assoc = ae.associate("127.0.0.1", jip.dicom_port, ae_title="JIP")
+        try:
+            assert assoc.send_c_store(second).Status == 0x0000
+            assert assoc.send_c_store(third).Status == 0x0000
+        finally:
+            assoc.release()
+        found = httpx.get(f"{jip.url}/dicomweb/instances").json()
+        assert len(found) == 3
+    finally:
+        jip.stop()
+        pg.stop()
+    assert pg.password not in jip.log.read_text()

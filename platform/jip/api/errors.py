@@ -13,7 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from jip.errors import JIPError
@@ -102,6 +102,15 @@ def install_error_handlers(app: FastAPI) -> None:
             "%s %s failed: %s", request.method, request.url.path, type(exc).__name__, exc_info=exc
         )
         return error_response(500, "InternalError", "internal error; see the server log")
+
+    @app.exception_handler(OperationalError)
+    async def _index_unavailable(request: Request, exc: OperationalError) -> JSONResponse:
+        """The index database is unreachable (server down, connection lost, locked):
+        a temporary condition of the site, so 503 with one line, not a 500 traceback."""
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+        message = f"the index is unavailable: {reason}"
+        log.error("%s %s failed: %s", request.method, request.url.path, message)
+        return error_response(503, "StorageError", message)
 
 
 def document_validation_errors(app: FastAPI) -> None:

@@ -10,7 +10,6 @@ import logging
 from typing import Any
 
 from jip.errors import DatasetMismatchError, DicomError, StorageError
-from jip.index.records import StoreOutcome
 from jip.ingest import Ingestor
 from jip.runtime import Runtime
 
@@ -51,7 +50,7 @@ def store_status(
     """Ingest one received Part 10 object and answer with the C-STORE status; shared by
     pynetdicom's handler and the storage fast path."""
     try:
-        result = ingestor.ingest(
+        ingestor.ingest(
             data, expect_sop_class=sop_class or None, expect_sop_instance=sop_instance or None
         )
     except DatasetMismatchError as exc:
@@ -66,9 +65,7 @@ def store_status(
     except Exception:
         log.exception("C-STORE failed")
         return PROCESSING_FAILURE
-    if result.outcome is StoreOutcome.CONFLICT:
-        log.warning("duplicate SOP Instance UID with different content kept first copy")
-    return SUCCESS
+    return SUCCESS  # a conflict too (the ingestor logged it): the first copy is kept
 
 
 def _calling(event: Any) -> str:

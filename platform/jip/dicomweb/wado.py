@@ -7,6 +7,7 @@ by one. Rendered images and thumbnails live in rendered.py.
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Iterator
 from io import BytesIO
@@ -119,9 +120,13 @@ def _retrieve(request: Request, runtime: Runtime, refs: list[InstanceRef]) -> Re
     if not choice.multipart:
         data, ctype = next(parts())
         return Response(data, media_type=ctype)
+    # the first part is read before the status line goes out: a store that is down
+    # answers 503 then, instead of a 200 whose body breaks off
+    remaining = parts()
+    first = next(remaining)
     boundary = new_boundary()
     return StreamingResponse(
-        _logged(stream_multipart(parts(), boundary)),
+        _logged(stream_multipart(itertools.chain([first], remaining), boundary)),
         media_type=multipart_content_type("application/dicom", boundary),
     )
 

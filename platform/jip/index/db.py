@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
@@ -21,6 +22,7 @@ def make_engine(url: str, *, sqlite_synchronous: str = "FULL") -> Engine:
     last commits (the runtime picks NORMAL only where ``index.recovery`` restores them)."""
     if sqlite_synchronous not in ("FULL", "NORMAL"):
         raise ValueError(f"unknown SQLite synchronous mode {sqlite_synchronous!r}")
+    check_database_url(url)
     if url.startswith("sqlite"):
         engine = create_engine(
             url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=8
@@ -40,6 +42,23 @@ def make_engine(url: str, *, sqlite_synchronous: str = "FULL") -> Engine:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://") :]
     return create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+
+
+def check_database_url(url: str) -> None:
+    """Raises ``ValueError`` unless ``url`` names SQLite or PostgreSQL (psycopg); the
+    message never repeats the URL, which may hold a password."""
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        raise ValueError("not a database URL (sqlite:///path or postgresql://...)") from None
+    if parsed.drivername not in _SUPPORTED:
+        raise ValueError(
+            f"database {parsed.drivername!r} is not supported: use sqlite:///path or "
+            "postgresql://user:password@host/database"
+        )
+
+
+_SUPPORTED = ("sqlite", "sqlite+pysqlite", "postgresql", "postgresql+psycopg")
 
 
 def migrate(engine: Engine) -> None:

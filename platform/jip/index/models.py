@@ -94,3 +94,5 @@ Index("ix_patients_name_lower", func.lower(Patient.patient_name))
 Index("ix_instances_series_sop", Instance.series_uid, Instance.sop_instance_uid)
 Index("ix_instances_study_sop", Instance.study_uid, Instance.sop_instance_uid)
 Index("ix_series_study_date_uid", Series.study_uid, Series.study_date, Series.series_uid)
+# migration 0002_cohorts: a patient's study timeline
+Index("ix_studies_patient_date", Study.patient_pk, Study.study_date)

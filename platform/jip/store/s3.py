@@ -16,6 +16,7 @@ import certifi
 import urllib3
 from minio import Minio
 from minio.error import MinioException, S3Error
+from minio.helpers import check_bucket_name
 from urllib3.exceptions import HTTPError as Urllib3Error
 
 from jip.errors import NotFoundError, StorageError
@@ -58,13 +59,23 @@ class S3Store(ObjectStore):
         self.bucket = bucket
         self.endpoint = endpoint
         self._http = _http_client(timeout, pool_size)
-        self.client = Minio(
-            endpoint,
-            access_key=access_key or None,
-            secret_key=secret_key or None,
-            secure=secure,
-            http_client=self._http,
-        )
+        try:
+            self.client = Minio(
+                endpoint,
+                access_key=access_key or None,
+                secret_key=secret_key or None,
+                secure=secure,
+                http_client=self._http,
+            )
+        except ValueError as exc:
+            raise StorageError(
+                f"invalid JIP_S3_ENDPOINT {endpoint!r}: {exc} (host:port without scheme "
+                "or path; JIP_S3_SECURE=true selects https)"
+            ) from exc
+        try:
+            check_bucket_name(bucket)
+        except ValueError as exc:
+            raise StorageError(f"invalid JIP_S3_BUCKET {bucket!r}: {exc}") from exc
 
         def ensure_bucket() -> None:
             if not self.client.bucket_exists(bucket):
