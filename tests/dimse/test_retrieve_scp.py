@@ -284,3 +284,23 @@ def test_move_to_destination_that_is_down_fails_cleanly(
                                      StudyRootQueryRetrieveInformationModelMove))
         assoc.release()
     assert [s.Status for s, _ in rsp] == [0xA801]
+
+
+def test_move_longer_than_network_timeout_keeps_the_association(
+    tmp_path: Path, series: list[Path], slow_scp: SlowStoreSCP
+) -> None:
+    """The requester sends nothing while a C-MOVE runs; the move outlasting
+    network_timeout must not end in an A-ABORT after the final response."""
+    slow_scp.delay = 0.35  # 5 instances: ~1.8 s, beyond the 1 s network timeout
+    settings = make_settings(tmp_path / "t", network_timeout=1.0,
+                             peers={"SLOWSCP": slow_scp.peer()})
+    with listening(settings) as jip:
+        ingest_files(jip.runtime, series)
+        assoc = _scu(jip.port, StudyRootQueryRetrieveInformationModelMove)
+        for _ in range(2):
+            final = list(assoc.send_c_move(_study_query(series), "SLOWSCP",
+                                           StudyRootQueryRetrieveInformationModelMove))[-1][0]
+            assert final.Status == 0x0000 and final.NumberOfCompletedSuboperations == 5
+        assert assoc.is_established
+        assoc.release()
+        assert assoc.is_released and not assoc.is_aborted

@@ -41,7 +41,7 @@ from jip.dicom.retrieve_keys import (
     find_instances,
     parse_identifier,
 )
-from jip.dicom.sockets import handle_conn_open
+from jip.dicom.sockets import handle_conn_open, keep_alive
 from jip.dicom.storage_classes import is_storage
 from jip.dicom.stored import (
     StoredInstance,
@@ -165,11 +165,13 @@ def _match(event: Any, runtime: Runtime) -> list[InstanceRef]:
 def _suboperations(event: Any, runtime: Runtime, refs: list[InstanceRef]) -> Iterator[Any]:
     yield len(refs)
     for ref in refs:
+        keep_alive(event.assoc)  # the previous sub-operation has just ended
         if event.is_cancelled:
             log.info("retrieve cancelled by %s", _calling(event))
             yield CANCEL, None
             return
         yield PENDING, _load(runtime, ref)
+    keep_alive(event.assoc)  # the last one too: pynetdicom sends the final response next
 
 
 def _load(runtime: Runtime, ref: InstanceRef) -> Any:
