@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from pydicom.dataset import Dataset
+from pydicom.multival import MultiValue
 from pynetdicom import AE
 from pynetdicom.association import Association
 from pynetdicom.sop_class import (  # type: ignore[attr-defined]
@@ -298,7 +299,7 @@ def _flatten(identifier: Dataset, keys: tuple[str, ...]) -> dict[str, str]:
         value = identifier.get(kw, "")
         if value is None:
             value = ""
-        if not isinstance(value, str | int) and hasattr(value, "__iter__"):
+        if isinstance(value, MultiValue | list | tuple):  # a PersonName iterates its characters
             value = "\\".join(str(v) for v in value)
         out[kw] = str(value)
     return out
