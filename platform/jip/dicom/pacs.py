@@ -7,6 +7,7 @@ stored and indexed there. Study Root models throughout.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -199,19 +200,41 @@ def find(
         if level == "STUDY" and kw == "SeriesInstanceUID":
             raise InvalidInputError("a series UID filter needs --level series")
         setattr(query, kw, value)
-    matches: list[Match] = []
     with associated(
         peer, calling=calling, contexts=[StudyRootQueryRetrieveInformationModelFind]
     ) as assoc:
-        for status, identifier in assoc.send_c_find(
-            query, StudyRootQueryRetrieveInformationModelFind
-        ):
-            code = _status(status)
-            if code in PENDING and identifier is not None:
-                matches.append(Match(level, _flatten(identifier, keys)))
-            elif code != SUCCESS:
-                raise PacsError(f"C-FIND failed with status 0x{code:04X}")
+        matches = _c_find(assoc, query, level, keys)
+        modality = filters.get("Modality", "")
+        if level == "STUDY" and modality:
+            matches = [m for m in matches if _has_modality(assoc, m, modality)]
     return matches
+
+
+def _c_find(assoc: Association, query: Dataset, level: Level, keys: tuple[str, ...]) -> list[Match]:
+    matches: list[Match] = []
+    for status, identifier in assoc.send_c_find(query, StudyRootQueryRetrieveInformationModelFind):
+        code = _status(status)
+        if code in PENDING and identifier is not None:
+            matches.append(Match(level, _flatten(identifier, keys)))
+        elif code != SUCCESS:
+            raise PacsError(f"C-FIND failed with status 0x{code:04X}")
+    return matches
+
+
+def _has_modality(assoc: Association, study: Match, modality: str) -> bool:
+    """ModalitiesInStudy is an optional key a PACS may ignore (dcmqrscp does) and then
+    answers every study: check the values it returned; if it returned none, ask for the
+    study's series of that modality (Modality is a required series key)."""
+    returned = [v for v in study.values.get("ModalitiesInStudy", "").split("\\") if v]
+    if returned:
+        pattern = re.compile(re.escape(modality).replace(r"\*", ".*").replace(r"\?", "."))
+        return any(pattern.fullmatch(v) for v in returned)
+    query = Dataset()
+    query.QueryRetrieveLevel = "SERIES"
+    query.StudyInstanceUID = study.study_uid
+    query.SeriesInstanceUID = ""
+    query.Modality = modality
+    return bool(_c_find(assoc, query, "SERIES", ("SeriesInstanceUID", "Modality")))
 
 
 def move(
