@@ -184,3 +184,11 @@ def test_offset_pages_are_slices_of_the_whole_result(
     for offset in range(len(whole) + 1):
         page = [uid(i) for i in _get(loaded, path, **params, limit="2", offset=str(offset))]
         assert page == whole[offset : offset + 2]
+
+
+def test_multi_valued_attribute_matches_if_any_value_does(loaded: Loaded) -> None:
+    """PixelSpacing (0.7\\0.7) lives only in the flattened tags: one matching value is
+    enough (PS3.4 C.2.2.2)."""
+    assert len(_get(loaded, "/instances", PatientID="PID2", PixelSpacing="0.7")) == 2
+    assert len(_get(loaded, "/series", PatientID="PID2", PixelSpacing="0.7")) == 1
+    assert _get(loaded, "/instances", PatientID="PID2", PixelSpacing="0.5") == []
