@@ -36,6 +36,7 @@ class SlowStoreSCP:
     def __init__(self, delay: float) -> None:
         self.port = free_port()
         self.received: dict[str, bytes] = {}
+        self.originators: set[str] = set()  # Move Originator AE Titles of the C-STOREs
         self.delay = delay
         ae = AE(ae_title="SLOWSCP")
         ae.add_supported_context(CTImageStorage)
@@ -45,6 +46,7 @@ class SlowStoreSCP:
     def _store(self, event: Any) -> int:
         time.sleep(self.delay)
         self.received[str(event.request.AffectedSOPInstanceUID)] = event.request.DataSet.getvalue()
+        self.originators.add(str(event.request.MoveOriginatorApplicationEntityTitle))
         return 0
 
     def peer(self) -> DicomPeer:
@@ -304,3 +306,17 @@ def test_move_longer_than_network_timeout_keeps_the_association(
         assert assoc.is_established
         assoc.release()
         assert assoc.is_released and not assoc.is_aborted
+
+
+def test_move_suboperations_name_the_requester_as_move_originator(
+    jip: Listener, series: list[Path], slow_scp: SlowStoreSCP
+) -> None:
+    """PS3.7 9.1.1.1: the C-STOREs of a C-MOVE carry the AE title of the C-MOVE's
+    requester as Move Originator, not the moving SCP's own."""
+    slow_scp.delay = 0
+    assoc = _scu(jip.port, StudyRootQueryRetrieveInformationModelMove)
+    final = list(assoc.send_c_move(_study_query(series), "SLOWSCP",
+                                   StudyRootQueryRetrieveInformationModelMove))[-1][0]
+    assoc.release()
+    assert final.Status == 0x0000 and final.NumberOfCompletedSuboperations == 5
+    assert slow_scp.originators == {"TESTSCU"}

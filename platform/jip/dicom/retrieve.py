@@ -108,6 +108,7 @@ def handle_move(event: Any, runtime: Runtime) -> Iterator[Any]:
         "ae_title": peer.ae_title,
         "contexts": presentation_contexts(refs),
         "max_pdu": runtime.settings.max_pdu_size,
+        "move_originator": event.assoc.requestor.ae_title,  # see install_on_requestor_ae
     }
     yield from _suboperations(event, runtime, refs)
 
