@@ -49,6 +49,10 @@ class SlowStoreSCP:
         self.originators.add(str(event.request.MoveOriginatorApplicationEntityTitle))
         return 0
 
+    def require_called_aet(self) -> None:
+        """Reject associations that call another AE title than SLOWSCP."""
+        self.server.ae.require_called_aet = True
+
     def peer(self) -> DicomPeer:
         return DicomPeer(ae_title="SLOWSCP", host="127.0.0.1", port=self.port)
 
@@ -274,18 +278,30 @@ def test_pacs_move_ctrl_c_sends_c_cancel(
 
 
 def test_move_to_destination_that_is_down_fails_cleanly(
-    tmp_path: Path, series: list[Path]
+    tmp_path: Path, series: list[Path], slow_scp: SlowStoreSCP
 ) -> None:
+    """A known destination that cannot be used is no "unknown destination" (0xA801): the
+    move fails with 0xA702 (unable to perform sub-operations), every instance counted
+    and listed as failed, and the Error Comment says why."""
     down = DicomPeer(ae_title="DOWN", host="127.0.0.1", port=free_port())  # nobody listens
-    # the peer is configured under an alias: the called AE must be the peer's AE title
-    settings = make_settings(tmp_path / "d", peers={"ALIAS": down})
+    wrong_ae = DicomPeer(ae_title="NOTSLOW", host="127.0.0.1", port=slow_scp.port)
+    settings = make_settings(tmp_path / "d", peers={"DOWN": down, "WRONGAE": wrong_ae})
+    slow_scp.require_called_aet()
     with listening(settings) as jip:
         ingest_files(jip.runtime, series[:2])
         assoc = _scu(jip.port, StudyRootQueryRetrieveInformationModelMove)
-        rsp = list(assoc.send_c_move(_study_query(series), "ALIAS",
-                                     StudyRootQueryRetrieveInformationModelMove))
+        for destination, why in (("DOWN", "connection refused"), ("WRONGAE", "rejected")):
+            rsp = list(assoc.send_c_move(_study_query(series), destination,
+                                         StudyRootQueryRetrieveInformationModelMove))
+            ((final, identifier),) = rsp
+            assert final.Status == 0xA702, destination
+            assert final.NumberOfFailedSuboperations == 2
+            assert final.NumberOfCompletedSuboperations == 0
+            assert why in final.ErrorComment and destination in final.ErrorComment
+            assert len(identifier.FailedSOPInstanceUIDList) == 2
+        assert assoc.is_established
         assoc.release()
-    assert [s.Status for s, _ in rsp] == [0xA801]
+
 
 
 def test_move_longer_than_network_timeout_keeps_the_association(

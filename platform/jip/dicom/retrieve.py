@@ -6,7 +6,9 @@ instance goes out as a C-STORE sub-operation carrying the stored bytes as receiv
 completed / failed / warning counts and the final Success, Warning (0xB000) or Failure
 (0xA702) response with the Failed SOP Instance UID List.
 
-Statuses of our own: unknown move destination (not in ``settings.peers``) 0xA801; an
+Statuses of our own: unknown move destination (not in ``settings.peers``) 0xA801; a
+known one that cannot be used (down, refusing, another AE title) 0xA702 with every
+instance failed and the reason as Error Comment; an
 identifier that names nothing (no or wrong level, missing key of the level, wildcards)
 is refused before any sub-operation as "unable to process" (0xC514 move / 0xC413 get:
 the statuses pynetdicom answers for a handler that refuses before its first yield); no match is
@@ -19,6 +21,7 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
+from pydicom.dataset import Dataset
 from pydicom.uid import (
     UID,
     ExplicitVRBigEndian,
@@ -41,6 +44,7 @@ from jip.dicom.retrieve_keys import (
     find_instances,
     parse_identifier,
 )
+from jip.dicom.scu import AssociationFailed, associate
 from jip.dicom.sockets import handle_conn_open, keep_alive
 from jip.dicom.storage_classes import is_storage
 from jip.dicom.stored import (
@@ -56,6 +60,7 @@ log = logging.getLogger(__name__)
 
 PENDING = 0xFF00
 CANCEL = 0xFE00
+UNABLE_TO_PERFORM_SUBOPERATIONS = 0xA702
 MAX_SUBOPERATIONS = 65535  # the counts are US
 MAX_CONTEXTS = 128  # presentation context IDs are odd numbers 1..255
 
@@ -104,13 +109,49 @@ def handle_move(event: Any, runtime: Runtime) -> Iterator[Any]:
         return
     refs = _match(event, runtime)  # raises -> 0xC514, before any association
     log.info("C-MOVE %s -> %s: %d instances", calling, destination, len(refs))
-    yield peer.host, peer.port, {
-        "ae_title": peer.ae_title,
-        "contexts": presentation_contexts(refs),
-        "max_pdu": runtime.settings.max_pdu_size,
-        "move_originator": event.assoc.requestor.ae_title,  # see install_on_requestor_ae
-    }
+    if not refs:
+        yield peer.host, peer.port  # pynetdicom answers Success without associating
+        yield 0
+        return
+    # associate here, not in pynetdicom, which answers any failure as 0xA801 (unknown)
+    try:
+        sub = associate(
+            event.assoc.ae, peer.host, peer.port, peer.ae_title,
+            contexts=presentation_contexts(refs),
+            max_pdu=runtime.settings.max_pdu_size,
+            move_originator=event.assoc.requestor.ae_title,  # see install_on_requestor_ae
+        )
+    except AssociationFailed as exc:
+        log.warning("C-MOVE from %s: %s", calling, exc.message)
+        yield peer.host, peer.port, {"association": _NoAssociation()}
+        yield len(refs)
+        yield _unusable(destination, exc.why), _failed_list(refs)
+        return
+    yield peer.host, peer.port, {"association": sub}
     yield from _suboperations(event, runtime, refs)
+
+
+class _NoAssociation:
+    """Stands in for the sub-association that could not be made, so that pynetdicom
+    takes our failure status (with the failed count) instead of answering 0xA801."""
+
+    is_established = True
+
+    def release(self) -> None:
+        pass
+
+
+def _unusable(destination: str, why: str) -> Dataset:
+    status = Dataset()
+    status.Status = UNABLE_TO_PERFORM_SUBOPERATIONS
+    status.ErrorComment = f"{destination} {why}".split(" (")[0][:64]
+    return status
+
+
+def _failed_list(refs: list[InstanceRef]) -> Dataset:
+    ds = Dataset()
+    ds.FailedSOPInstanceUIDList = [r.sop_instance_uid for r in refs]
+    return ds
 
 
 def handle_get(event: Any, runtime: Runtime) -> Iterator[Any]:

@@ -182,7 +182,11 @@ def install_on_requestor_ae(ae: AE) -> None:
     original = ae.associate
 
     def associate(*args: Any, **kwargs: Any) -> Association:
-        """Takes ``move_originator`` (see ``install_raw_store``) besides pynetdicom's."""
+        """Takes ``move_originator`` (see ``install_raw_store``) besides pynetdicom's;
+        ``association``: one the C-MOVE handler has already made, returned as it is."""
+        made = kwargs.pop("association", None)
+        if made is not None:
+            return cast(Association, made)
         move_originator = kwargs.pop("move_originator", None)
         assoc = original(*args, **kwargs)
         set_nodelay(assoc)
