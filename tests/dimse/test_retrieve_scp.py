@@ -336,3 +336,19 @@ def test_move_suboperations_name_the_requester_as_move_originator(
     assoc.release()
     assert final.Status == 0x0000 and final.NumberOfCompletedSuboperations == 5
     assert slow_scp.originators == {"TESTSCU"}
+
+
+def test_move_destination_found_by_the_peers_ae_title(
+    tmp_path: Path, series: list[Path], slow_scp: SlowStoreSCP
+) -> None:
+    """JIP_PEERS maps names to peers; a requester names the destination by its AE title."""
+    slow_scp.delay = 0
+    settings = make_settings(tmp_path / "a", peers={"ARCHIVE": slow_scp.peer()})
+    with listening(settings) as jip:
+        ingest_files(jip.runtime, series[:2])
+        assoc = _scu(jip.port, StudyRootQueryRetrieveInformationModelMove)
+        for destination in ("ARCHIVE", "SLOWSCP"):
+            final = list(assoc.send_c_move(_study_query(series), destination,
+                                           StudyRootQueryRetrieveInformationModelMove))[-1][0]
+            assert final.Status == 0x0000 and final.NumberOfCompletedSuboperations == 2
+        assoc.release()

@@ -23,7 +23,7 @@ from pynetdicom.sop_class import (  # type: ignore[attr-defined]
 )
 
 from jip.config import DicomPeer, Settings
-from jip.dicom.scu import AssociationFailed, associate
+from jip.dicom.scu import AssociationFailed, associate, find_peer
 from jip.dicom.sockets import set_nodelay
 from jip.errors import InvalidInputError, JIPError, NotFoundError
 
@@ -147,9 +147,10 @@ class RetrieveReport:
 
 
 def resolve_peer(settings: Settings, name: str | None) -> DicomPeer:
-    """The configured peer by AE title; the only one if none is named."""
+    """The configured peer by its name in settings.peers or its AE title; the only one
+    if none is named."""
     if name:
-        peer = settings.peers.get(name)
+        peer = find_peer(settings.peers, name)
         if peer is None:
             known = ", ".join(sorted(settings.peers)) or "none"
             raise NotFoundError(f"no DICOM peer {name!r} in settings.peers (known: {known})")

@@ -6,7 +6,8 @@ instance goes out as a C-STORE sub-operation carrying the stored bytes as receiv
 completed / failed / warning counts and the final Success, Warning (0xB000) or Failure
 (0xA702) response with the Failed SOP Instance UID List.
 
-Statuses of our own: unknown move destination (not in ``settings.peers``) 0xA801; a
+Statuses of our own: unknown move destination (neither a key nor, for exactly one
+peer, the AE title of one in ``settings.peers``) 0xA801; a
 known one that cannot be used (down, refusing, another AE title) 0xA702 with every
 instance failed and the reason as Error Comment; an
 identifier that names nothing (no or wrong level, missing key of the level, wildcards)
@@ -44,7 +45,7 @@ from jip.dicom.retrieve_keys import (
     find_instances,
     parse_identifier,
 )
-from jip.dicom.scu import AssociationFailed, associate
+from jip.dicom.scu import AssociationFailed, associate, find_peer
 from jip.dicom.sockets import handle_conn_open, keep_alive
 from jip.dicom.storage_classes import is_storage
 from jip.dicom.stored import (
@@ -101,7 +102,7 @@ def handler_bindings(runtime: Runtime) -> list[tuple[Any, ...]]:
 def handle_move(event: Any, runtime: Runtime) -> Iterator[Any]:
     """Yields the destination, the number of sub-operations, then (status, dataset)."""
     destination = str(event.move_destination or "").strip()
-    peer = runtime.settings.peers.get(destination)
+    peer = find_peer(runtime.settings.peers, destination)
     calling = _calling(event)
     if peer is None:
         log.warning("C-MOVE from %s to unknown destination %r", calling, destination)

@@ -20,6 +20,7 @@ from pynetdicom.sop_class import Verification  # type: ignore[attr-defined]
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
+from jip.config import DicomPeer
 from jip.errors import JIPError
 
 _MAX_CONTEXTS = 127  # 128 minus the slot kept for Verification
@@ -32,6 +33,15 @@ class AssociationFailed(JIPError):
     def __init__(self, message: str, *, why: str = "") -> None:
         super().__init__(message)
         self.why = why or message  # the reason alone, without the peer's address
+
+
+def find_peer(peers: dict[str, DicomPeer], name: str) -> DicomPeer | None:
+    """The peer ``name`` names: its key in ``settings.peers``, else its AE title when
+    exactly one peer has that title."""
+    if name in peers:
+        return peers[name]
+    by_title = [p for p in peers.values() if p.ae_title == name]
+    return by_title[0] if len(by_title) == 1 else None
 
 
 def associate(ae: AE, host: str, port: int, called: str, **kwargs: Any) -> Association:
