@@ -62,3 +62,29 @@ def test_series_search_on_both_backends(combo_runtime: Runtime) -> None:
     combo_runtime.ingestor.ingest(dataset_bytes(new))
     latest = [s.SeriesInstanceUID for s in _search(combo_runtime, Level.SERIES, PatientName="doe*")]
     assert latest == [new.SeriesInstanceUID, *whole]
+
+
+def test_multi_valued_tag_matches_if_any_value_matches(combo_runtime: Runtime) -> None:
+    """PS3.4 C.2.2.2: an attribute with several values matches when one of them does;
+    ImageType lives only in the flattened tags (a JSON array)."""
+    for name, image_type in (("derived", ["DERIVED", "PRIMARY", "WHOLE BODY", "EMISSION"]),
+                             ("axial", ["ORIGINAL", "PRIMARY", "AXIAL"])):
+        (ds,) = make_series(SeriesSpec(slices=1, size=8, patient_id=f"MV{name}"))
+        ds.ImageType = image_type
+        combo_runtime.ingestor.ingest(dataset_bytes(ds))
+
+    def found(level: Level, value: str) -> set[str]:
+        hits = _search(combo_runtime, level, ImageType=value, includefield="PatientID")
+        return {str(h.PatientID)[2:] for h in hits}
+
+    for level in (Level.IMAGE, Level.SERIES):
+        assert found(level, "DERIVED") == {"derived"}
+        assert found(level, "DER*") == {"derived"}
+        assert found(level, "WHOLE BODY") == {"derived"}
+        assert found(level, "AXIAL") == {"axial"}
+        assert found(level, "PRIMARY") == {"derived", "axial"}
+        assert found(level, "*PRIMARY*") == {"derived", "axial"}
+        assert found(level, "DERIVED\\PRIMARY\\WHOLE BODY\\EMISSION") == {"derived", "axial"}
+        assert found(level, "EMISSION\\AXIAL") == {"derived", "axial"}
+        assert found(level, "SECONDARY") == set()
+        assert found(level, "PRIM") == set()  # single value matching is not substring

@@ -266,3 +266,59 @@ def site(tmp_path_factory: pytest.TempPathFactory, corpus: Corpus) -> Iterator[S
             jip.stop()
     finally:
         orthanc.stop()
+
+
+@dataclass
+class QRSite:
+    """dcmtk dcmqrscp as site PACS (ignores optional keys such as ModalitiesInStudy),
+    loaded with the corpus, and a JIP that knows it as peer QR."""
+
+    qr: subprocess.Popen[bytes]
+    qr_port: int
+    jip: JipProcess
+
+
+QR_AET = "QRSCP"
+
+
+def start_dcmqrscp(folder: Path, jip_port: int) -> tuple[subprocess.Popen[bytes], int]:
+    db = folder / "db"
+    db.mkdir(parents=True)
+    port = free_port()
+    cfg = folder / "dcmqrscp.cfg"
+    cfg.write_text(
+        f"NetworkTCPPort = {port}\nMaxPDUSize = 16384\nMaxAssociations = 16\n"
+        f"HostTable BEGIN\njip = (JIP, 127.0.0.1, {jip_port})\nHostTable END\n"
+        "VendorTable BEGIN\nVendorTable END\n"
+        f"AETable BEGIN\n{QR_AET} {db} RW (200, 1024mb) ANY\nAETable END\n"
+    )
+    proc = subprocess.Popen(["dcmqrscp", "-c", str(cfg), str(port)], env=tool_env(),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        r = subprocess.run(["echoscu", "-aec", QR_AET, "127.0.0.1", str(port)],
+                           env=tool_env(), capture_output=True, timeout=10)
+        if r.returncode == 0:
+            return proc, port
+        time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("dcmqrscp did not start")
+
+
+@pytest.fixture(scope="module")
+def qr_site(tmp_path_factory: pytest.TempPathFactory, corpus: Corpus) -> Iterator[QRSite]:
+    jip_port = free_port()
+    qr, qr_port = start_dcmqrscp(tmp_path_factory.mktemp("dcmqrscp"), jip_port)
+    try:
+        uncompressed = [f for uid, f in corpus.files.items() if uid != corpus.j2k_uid]
+        storescu(qr_port, uncompressed, aet=QR_AET)
+        peers = {"QR": {"ae_title": QR_AET, "host": "127.0.0.1", "port": qr_port}}
+        jip = start_jip(tmp_path_factory.mktemp("jip") / "data", dicom_port=jip_port,
+                        extra_env={"JIP_PEERS": json.dumps(peers)})
+        try:
+            yield QRSite(qr, qr_port, jip)
+        finally:
+            jip.stop()
+    finally:
+        qr.terminate()
+        qr.wait(10)

@@ -166,3 +166,17 @@ def test_dimse_timeout_aborts_unanswered_c_get_store(
             time.sleep(0.1)
         assert assoc.is_aborted
         assert all(not s or s.Status != 0 for s in statuses)
+
+
+def test_released_association_frees_its_slot_at_once(tmp_path: Path) -> None:
+    """One association after the other, never more than one open: none may be refused
+    for the limit because an ended one still holds its slot."""
+    rejected = []
+    with listening(make_settings(tmp_path, max_associations=2)) as jip:
+        for _ in range(60):
+            with associate(jip.port) as (assoc, rj):
+                if not assoc.is_established:
+                    rejected.append(rj)
+                else:
+                    assert assoc.send_c_echo().Status == 0
+    assert rejected == []

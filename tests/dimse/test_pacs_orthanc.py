@@ -53,6 +53,7 @@ def test_pacs_query_studies_and_series(site: Site, corpus: Corpus) -> None:
     assert r.returncode == 0, r.stderr
     assert "DIMSEP1" in r.stdout and corpus.p1_study in r.stdout
     assert "DIMSEP2" not in r.stdout
+    assert "Synthetic^Patient" in r.stdout  # a person name, not its characters joined by \\
 
     r = _jip_cli(site, "query", "--patient-id", "DIMSEP*", "--json")
     assert r.returncode == 0, r.stderr
@@ -60,6 +61,7 @@ def test_pacs_query_studies_and_series(site: Site, corpus: Corpus) -> None:
     by_study = {row["StudyInstanceUID"]: row for row in rows}
     assert set(by_study) == {corpus.p1_study, corpus.p2_study}
     assert by_study[corpus.p1_study]["NumberOfStudyRelatedInstances"] == "5"
+    assert by_study[corpus.p1_study]["PatientName"] == "Synthetic^Patient"
     assert set(by_study[corpus.p1_study]["ModalitiesInStudy"].split("\\")) == {"CT", "MR"}
 
     r = _jip_cli(site, "query", "--level", "series", "--study-uid", corpus.p1_study,

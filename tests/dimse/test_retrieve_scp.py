@@ -36,6 +36,7 @@ class SlowStoreSCP:
     def __init__(self, delay: float) -> None:
         self.port = free_port()
         self.received: dict[str, bytes] = {}
+        self.originators: set[str] = set()  # Move Originator AE Titles of the C-STOREs
         self.delay = delay
         ae = AE(ae_title="SLOWSCP")
         ae.add_supported_context(CTImageStorage)
@@ -45,7 +46,12 @@ class SlowStoreSCP:
     def _store(self, event: Any) -> int:
         time.sleep(self.delay)
         self.received[str(event.request.AffectedSOPInstanceUID)] = event.request.DataSet.getvalue()
+        self.originators.add(str(event.request.MoveOriginatorApplicationEntityTitle))
         return 0
+
+    def require_called_aet(self) -> None:
+        """Reject associations that call another AE title than SLOWSCP."""
+        self.server.ae.require_called_aet = True
 
     def peer(self) -> DicomPeer:
         return DicomPeer(ae_title="SLOWSCP", host="127.0.0.1", port=self.port)
@@ -272,15 +278,77 @@ def test_pacs_move_ctrl_c_sends_c_cancel(
 
 
 def test_move_to_destination_that_is_down_fails_cleanly(
-    tmp_path: Path, series: list[Path]
+    tmp_path: Path, series: list[Path], slow_scp: SlowStoreSCP
 ) -> None:
+    """A known destination that cannot be used is no "unknown destination" (0xA801): the
+    move fails with 0xA702 (unable to perform sub-operations), every instance counted
+    and listed as failed, and the Error Comment says why."""
     down = DicomPeer(ae_title="DOWN", host="127.0.0.1", port=free_port())  # nobody listens
-    # the peer is configured under an alias: the called AE must be the peer's AE title
-    settings = make_settings(tmp_path / "d", peers={"ALIAS": down})
+    wrong_ae = DicomPeer(ae_title="NOTSLOW", host="127.0.0.1", port=slow_scp.port)
+    settings = make_settings(tmp_path / "d", peers={"DOWN": down, "WRONGAE": wrong_ae})
+    slow_scp.require_called_aet()
     with listening(settings) as jip:
         ingest_files(jip.runtime, series[:2])
         assoc = _scu(jip.port, StudyRootQueryRetrieveInformationModelMove)
-        rsp = list(assoc.send_c_move(_study_query(series), "ALIAS",
-                                     StudyRootQueryRetrieveInformationModelMove))
+        for destination, why in (("DOWN", "connection refused"), ("WRONGAE", "rejected")):
+            rsp = list(assoc.send_c_move(_study_query(series), destination,
+                                         StudyRootQueryRetrieveInformationModelMove))
+            ((final, identifier),) = rsp
+            assert final.Status == 0xA702, destination
+            assert final.NumberOfFailedSuboperations == 2
+            assert final.NumberOfCompletedSuboperations == 0
+            assert why in final.ErrorComment and destination in final.ErrorComment
+            assert len(identifier.FailedSOPInstanceUIDList) == 2
+        assert assoc.is_established
         assoc.release()
-    assert [s.Status for s, _ in rsp] == [0xA801]
+
+
+
+def test_move_longer_than_network_timeout_keeps_the_association(
+    tmp_path: Path, series: list[Path], slow_scp: SlowStoreSCP
+) -> None:
+    """The requester sends nothing while a C-MOVE runs; the move outlasting
+    network_timeout must not end in an A-ABORT after the final response."""
+    slow_scp.delay = 0.35  # 5 instances: ~1.8 s, beyond the 1 s network timeout
+    settings = make_settings(tmp_path / "t", network_timeout=1.0,
+                             peers={"SLOWSCP": slow_scp.peer()})
+    with listening(settings) as jip:
+        ingest_files(jip.runtime, series)
+        assoc = _scu(jip.port, StudyRootQueryRetrieveInformationModelMove)
+        for _ in range(2):
+            final = list(assoc.send_c_move(_study_query(series), "SLOWSCP",
+                                           StudyRootQueryRetrieveInformationModelMove))[-1][0]
+            assert final.Status == 0x0000 and final.NumberOfCompletedSuboperations == 5
+        assert assoc.is_established
+        assoc.release()
+        assert assoc.is_released and not assoc.is_aborted
+
+
+def test_move_suboperations_name_the_requester_as_move_originator(
+    jip: Listener, series: list[Path], slow_scp: SlowStoreSCP
+) -> None:
+    """PS3.7 9.1.1.1: the C-STOREs of a C-MOVE carry the AE title of the C-MOVE's
+    requester as Move Originator, not the moving SCP's own."""
+    slow_scp.delay = 0
+    assoc = _scu(jip.port, StudyRootQueryRetrieveInformationModelMove)
+    final = list(assoc.send_c_move(_study_query(series), "SLOWSCP",
+                                   StudyRootQueryRetrieveInformationModelMove))[-1][0]
+    assoc.release()
+    assert final.Status == 0x0000 and final.NumberOfCompletedSuboperations == 5
+    assert slow_scp.originators == {"TESTSCU"}
+
+
+def test_move_destination_found_by_the_peers_ae_title(
+    tmp_path: Path, series: list[Path], slow_scp: SlowStoreSCP
+) -> None:
+    """JIP_PEERS maps names to peers; a requester names the destination by its AE title."""
+    slow_scp.delay = 0
+    settings = make_settings(tmp_path / "a", peers={"ARCHIVE": slow_scp.peer()})
+    with listening(settings) as jip:
+        ingest_files(jip.runtime, series[:2])
+        assoc = _scu(jip.port, StudyRootQueryRetrieveInformationModelMove)
+        for destination in ("ARCHIVE", "SLOWSCP"):
+            final = list(assoc.send_c_move(_study_query(series), destination,
+                                           StudyRootQueryRetrieveInformationModelMove))[-1][0]
+            assert final.Status == 0x0000 and final.NumberOfCompletedSuboperations == 2
+        assoc.release()

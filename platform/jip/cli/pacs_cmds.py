@@ -18,7 +18,7 @@ console = Console(stderr=True)
 out = Console()
 
 PeerOpt = Annotated[
-    str, typer.Option(help="PACS AE title in settings.peers (default: the only peer)")
+    str, typer.Option(help="PACS: its name or AE title in settings.peers (default: the only peer)")
 ]
 PatientIdOpt = Annotated[str, typer.Option(help="Patient ID (wildcards * ?)")]
 PatientNameOpt = Annotated[str, typer.Option(help="Patient name, e.g. 'DOE^*'")]

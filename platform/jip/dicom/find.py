@@ -22,6 +22,7 @@ from pynetdicom.sop_class import (  # type: ignore[attr-defined]
     StudyRootQueryRetrieveInformationModelFind,
 )
 
+from jip.dicom.sockets import keep_alive
 from jip.errors import InvalidInputError
 from jip.index.attributes import ATTRIBUTES, Level, resolve_keyword
 from jip.index.search import SearchRequest, search
@@ -68,12 +69,14 @@ def handle_find(event: Any, runtime: Runtime) -> Iterator[tuple[Any, Dataset | N
         with runtime.sessions() as session:
             rows, _unsupported = search(session, request)
             for n, row in enumerate(rows):
+                keep_alive(event.assoc)  # the requester sends nothing while we answer
                 if n % _CANCEL_CHECK_EVERY == 0 and n:
                     _let_peer_in(event)
                 if event.is_cancelled:
                     yield CANCEL, None
                     return
                 yield PENDING, answer(row, level, wanted, runtime.settings.ae_title)
+            keep_alive(event.assoc)
     except InvalidInputError as exc:
         yield _failure(UNABLE_TO_PROCESS, exc.message), None
     except Exception:

@@ -7,12 +7,14 @@ stored and indexed there. Study Root models throughout.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Literal
 
 from pydicom.dataset import Dataset
+from pydicom.multival import MultiValue
 from pynetdicom import AE
 from pynetdicom.association import Association
 from pynetdicom.sop_class import (  # type: ignore[attr-defined]
@@ -21,7 +23,7 @@ from pynetdicom.sop_class import (  # type: ignore[attr-defined]
 )
 
 from jip.config import DicomPeer, Settings
-from jip.dicom.scu import AssociationFailed, associate
+from jip.dicom.scu import AssociationFailed, associate, find_peer
 from jip.dicom.sockets import set_nodelay
 from jip.errors import InvalidInputError, JIPError, NotFoundError
 
@@ -145,9 +147,10 @@ class RetrieveReport:
 
 
 def resolve_peer(settings: Settings, name: str | None) -> DicomPeer:
-    """The configured peer by AE title; the only one if none is named."""
+    """The configured peer by its name in settings.peers or its AE title; the only one
+    if none is named."""
     if name:
-        peer = settings.peers.get(name)
+        peer = find_peer(settings.peers, name)
         if peer is None:
             known = ", ".join(sorted(settings.peers)) or "none"
             raise NotFoundError(f"no DICOM peer {name!r} in settings.peers (known: {known})")
@@ -198,19 +201,41 @@ def find(
         if level == "STUDY" and kw == "SeriesInstanceUID":
             raise InvalidInputError("a series UID filter needs --level series")
         setattr(query, kw, value)
-    matches: list[Match] = []
     with associated(
         peer, calling=calling, contexts=[StudyRootQueryRetrieveInformationModelFind]
     ) as assoc:
-        for status, identifier in assoc.send_c_find(
-            query, StudyRootQueryRetrieveInformationModelFind
-        ):
-            code = _status(status)
-            if code in PENDING and identifier is not None:
-                matches.append(Match(level, _flatten(identifier, keys)))
-            elif code != SUCCESS:
-                raise PacsError(f"C-FIND failed with status 0x{code:04X}")
+        matches = _c_find(assoc, query, level, keys)
+        modality = filters.get("Modality", "")
+        if level == "STUDY" and modality:
+            matches = [m for m in matches if _has_modality(assoc, m, modality)]
     return matches
+
+
+def _c_find(assoc: Association, query: Dataset, level: Level, keys: tuple[str, ...]) -> list[Match]:
+    matches: list[Match] = []
+    for status, identifier in assoc.send_c_find(query, StudyRootQueryRetrieveInformationModelFind):
+        code = _status(status)
+        if code in PENDING and identifier is not None:
+            matches.append(Match(level, _flatten(identifier, keys)))
+        elif code != SUCCESS:
+            raise PacsError(f"C-FIND failed with status 0x{code:04X}")
+    return matches
+
+
+def _has_modality(assoc: Association, study: Match, modality: str) -> bool:
+    """ModalitiesInStudy is an optional key a PACS may ignore (dcmqrscp does) and then
+    answers every study: check the values it returned; if it returned none, ask for the
+    study's series of that modality (Modality is a required series key)."""
+    returned = [v for v in study.values.get("ModalitiesInStudy", "").split("\\") if v]
+    if returned:
+        pattern = re.compile(re.escape(modality).replace(r"\*", ".*").replace(r"\?", "."))
+        return any(pattern.fullmatch(v) for v in returned)
+    query = Dataset()
+    query.QueryRetrieveLevel = "SERIES"
+    query.StudyInstanceUID = study.study_uid
+    query.SeriesInstanceUID = ""
+    query.Modality = modality
+    return bool(_c_find(assoc, query, "SERIES", ("SeriesInstanceUID", "Modality")))
 
 
 def move(
@@ -298,7 +323,7 @@ def _flatten(identifier: Dataset, keys: tuple[str, ...]) -> dict[str, str]:
         value = identifier.get(kw, "")
         if value is None:
             value = ""
-        if not isinstance(value, str | int) and hasattr(value, "__iter__"):
+        if isinstance(value, MultiValue | list | tuple):  # a PersonName iterates its characters
             value = "\\".join(str(v) for v in value)
         out[kw] = str(value)
     return out

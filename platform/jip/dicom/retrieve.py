@@ -6,7 +6,10 @@ instance goes out as a C-STORE sub-operation carrying the stored bytes as receiv
 completed / failed / warning counts and the final Success, Warning (0xB000) or Failure
 (0xA702) response with the Failed SOP Instance UID List.
 
-Statuses of our own: unknown move destination (not in ``settings.peers``) 0xA801; an
+Statuses of our own: unknown move destination (neither a key nor, for exactly one
+peer, the AE title of one in ``settings.peers``) 0xA801; a
+known one that cannot be used (down, refusing, another AE title) 0xA702 with every
+instance failed and the reason as Error Comment; an
 identifier that names nothing (no or wrong level, missing key of the level, wildcards)
 is refused before any sub-operation as "unable to process" (0xC514 move / 0xC413 get:
 the statuses pynetdicom answers for a handler that refuses before its first yield); no match is
@@ -19,6 +22,7 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
+from pydicom.dataset import Dataset
 from pydicom.uid import (
     UID,
     ExplicitVRBigEndian,
@@ -41,7 +45,8 @@ from jip.dicom.retrieve_keys import (
     find_instances,
     parse_identifier,
 )
-from jip.dicom.sockets import handle_conn_open
+from jip.dicom.scu import AssociationFailed, associate, find_peer
+from jip.dicom.sockets import handle_conn_open, keep_alive
 from jip.dicom.storage_classes import is_storage
 from jip.dicom.stored import (
     StoredInstance,
@@ -56,6 +61,7 @@ log = logging.getLogger(__name__)
 
 PENDING = 0xFF00
 CANCEL = 0xFE00
+UNABLE_TO_PERFORM_SUBOPERATIONS = 0xA702
 MAX_SUBOPERATIONS = 65535  # the counts are US
 MAX_CONTEXTS = 128  # presentation context IDs are odd numbers 1..255
 
@@ -96,7 +102,7 @@ def handler_bindings(runtime: Runtime) -> list[tuple[Any, ...]]:
 def handle_move(event: Any, runtime: Runtime) -> Iterator[Any]:
     """Yields the destination, the number of sub-operations, then (status, dataset)."""
     destination = str(event.move_destination or "").strip()
-    peer = runtime.settings.peers.get(destination)
+    peer = find_peer(runtime.settings.peers, destination)
     calling = _calling(event)
     if peer is None:
         log.warning("C-MOVE from %s to unknown destination %r", calling, destination)
@@ -104,12 +110,49 @@ def handle_move(event: Any, runtime: Runtime) -> Iterator[Any]:
         return
     refs = _match(event, runtime)  # raises -> 0xC514, before any association
     log.info("C-MOVE %s -> %s: %d instances", calling, destination, len(refs))
-    yield peer.host, peer.port, {
-        "ae_title": peer.ae_title,
-        "contexts": presentation_contexts(refs),
-        "max_pdu": runtime.settings.max_pdu_size,
-    }
+    if not refs:
+        yield peer.host, peer.port  # pynetdicom answers Success without associating
+        yield 0
+        return
+    # associate here, not in pynetdicom, which answers any failure as 0xA801 (unknown)
+    try:
+        sub = associate(
+            event.assoc.ae, peer.host, peer.port, peer.ae_title,
+            contexts=presentation_contexts(refs),
+            max_pdu=runtime.settings.max_pdu_size,
+            move_originator=event.assoc.requestor.ae_title,  # see install_on_requestor_ae
+        )
+    except AssociationFailed as exc:
+        log.warning("C-MOVE from %s: %s", calling, exc.message)
+        yield peer.host, peer.port, {"association": _NoAssociation()}
+        yield len(refs)
+        yield _unusable(destination, exc.why), _failed_list(refs)
+        return
+    yield peer.host, peer.port, {"association": sub}
     yield from _suboperations(event, runtime, refs)
+
+
+class _NoAssociation:
+    """Stands in for the sub-association that could not be made, so that pynetdicom
+    takes our failure status (with the failed count) instead of answering 0xA801."""
+
+    is_established = True
+
+    def release(self) -> None:
+        pass
+
+
+def _unusable(destination: str, why: str) -> Dataset:
+    status = Dataset()
+    status.Status = UNABLE_TO_PERFORM_SUBOPERATIONS
+    status.ErrorComment = f"{destination} {why}".split(" (")[0][:64]
+    return status
+
+
+def _failed_list(refs: list[InstanceRef]) -> Dataset:
+    ds = Dataset()
+    ds.FailedSOPInstanceUIDList = [r.sop_instance_uid for r in refs]
+    return ds
 
 
 def handle_get(event: Any, runtime: Runtime) -> Iterator[Any]:
@@ -165,11 +208,13 @@ def _match(event: Any, runtime: Runtime) -> list[InstanceRef]:
 def _suboperations(event: Any, runtime: Runtime, refs: list[InstanceRef]) -> Iterator[Any]:
     yield len(refs)
     for ref in refs:
+        keep_alive(event.assoc)  # the previous sub-operation has just ended
         if event.is_cancelled:
             log.info("retrieve cancelled by %s", _calling(event))
             yield CANCEL, None
             return
         yield PENDING, _load(runtime, ref)
+    keep_alive(event.assoc)  # the last one too: pynetdicom sends the final response next
 
 
 def _load(runtime: Runtime, ref: InstanceRef) -> Any:

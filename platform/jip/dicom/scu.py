@@ -11,6 +11,7 @@ import socket
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from pydicom.filereader import read_file_meta_info
 from pynetdicom import AE, _config
@@ -19,6 +20,7 @@ from pynetdicom.sop_class import Verification  # type: ignore[attr-defined]
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
+from jip.config import DicomPeer
 from jip.errors import JIPError
 
 _MAX_CONTEXTS = 127  # 128 minus the slot kept for Verification
@@ -28,12 +30,25 @@ _OK_STATUSES = {0x0000, 0xB000, 0xB006, 0xB007}  # success and warnings
 class AssociationFailed(JIPError):
     """The peer did not accept an association (down, wrong AE title, refused)."""
 
+    def __init__(self, message: str, *, why: str = "") -> None:
+        super().__init__(message)
+        self.why = why or message  # the reason alone, without the peer's address
 
-def associate(ae: AE, host: str, port: int, called: str) -> Association:
-    """``ae.associate``, or ``AssociationFailed`` saying why in words: rejected (and the
-    peer's reason), nothing listening, an unknown host."""
+
+def find_peer(peers: dict[str, DicomPeer], name: str) -> DicomPeer | None:
+    """The peer ``name`` names: its key in ``settings.peers``, else its AE title when
+    exactly one peer has that title."""
+    if name in peers:
+        return peers[name]
+    by_title = [p for p in peers.values() if p.ae_title == name]
+    return by_title[0] if len(by_title) == 1 else None
+
+
+def associate(ae: AE, host: str, port: int, called: str, **kwargs: Any) -> Association:
+    """``ae.associate`` (``kwargs`` passed on), or ``AssociationFailed`` saying why in
+    words: rejected (and the peer's reason), nothing listening, an unknown host."""
     try:
-        assoc = ae.associate(host, port, ae_title=called)
+        assoc = ae.associate(host, port, ae_title=called, **kwargs)
     except OSError as exc:  # the host name does not resolve
         raise AssociationFailed(
             f"association with {called}@{host}:{port} failed: {_os_reason(exc)}"
@@ -43,7 +58,7 @@ def associate(ae: AE, host: str, port: int, called: str) -> Association:
             why = f"rejected: {_rejection(assoc)}"
         else:
             why = _unreachable(host, port) or ("aborted" if assoc.is_aborted else "failed")
-        raise AssociationFailed(f"association with {called}@{host}:{port} {why}")
+        raise AssociationFailed(f"association with {called}@{host}:{port} {why}", why=why)
     return assoc
 
 

@@ -28,3 +28,14 @@ def set_nodelay(assoc: Any) -> None:
 def handle_conn_open(event: Any) -> None:
     """EVT_CONN_OPEN handler for the listener: every accepted connection."""
     set_nodelay(event.assoc)
+
+
+def keep_alive(assoc: Any) -> None:
+    """Restart the association's network (idle) timer. pynetdicom restarts it only when
+    a PDU arrives, and a C-MOVE or C-FIND requester sends none while we answer: a long
+    answer would otherwise end in an A-ABORT ("Network timeout reached") right after
+    its final response. Called per sub-operation / answer."""
+    try:
+        assoc.dul._idle_timer.restart()
+    except AttributeError as exc:
+        log.debug("idle timer not restarted: %s", exc)

@@ -110,9 +110,18 @@ class StorageFastPath:
         if plan is None:
             sock.settimeout(timeout)
             return False
+        freed = False
+
+        def free_slot() -> None:  # once, as soon as the association is over
+            nonlocal freed
+            with self._lock:
+                if not freed:
+                    freed = True
+                    self._active -= 1
+
         try:
             if self.processes is not None:
-                self.processes.serve(sock, plan)
+                self.processes.serve(sock, plan, on_end=free_slot)
             else:
                 StorageAssociation(
                     sock,
@@ -125,8 +134,7 @@ class StorageFastPath:
             log.exception("storage association could not be served; aborting it")
             send_quietly(sock, ul.abort())
         finally:
-            with self._lock:
-                self._active -= 1
+            free_slot()
             _close(sock)
         return True
 

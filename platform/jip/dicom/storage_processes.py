@@ -23,9 +23,10 @@ import logging
 import multiprocessing
 import socket
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing import forkserver, reduction
-from multiprocessing.connection import Connection
+from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 
 from jip.config import Settings
@@ -83,13 +84,19 @@ class StorageProcesses:
         imports (about a second)."""
         forkserver.ensure_running()
 
-    def serve(self, sock: socket.socket, plan: Plan) -> None:
+    def serve(
+        self, sock: socket.socket, plan: Plan, on_end: Callable[[], None] = lambda: None
+    ) -> None:
         """Serve an admitted association in a worker; returns when it has ended. The
-        caller still owns (and closes) its copy of ``sock``."""
+        caller still owns (and closes) its copy of ``sock``. ``on_end`` runs as soon as
+        the worker reports the association over, before the worker has exited (tens of
+        milliseconds later): a peer may already be opening its next association."""
         worker = self._hand_over(sock, plan)
         process = worker.process
         try:
             self._keep_spare()
+            if _reported_end(worker):
+                on_end()
             process.join()
         finally:
             with self._lock:
@@ -188,6 +195,18 @@ class StorageProcesses:
         for process in live:
             with contextlib.suppress(Exception):
                 process.terminate()
+
+
+def _reported_end(worker: Worker) -> bool:
+    """Wait until the worker reports its association over (``True``) or exits without
+    saying so (``False``)."""
+    from jip.dicom.storage_worker import ENDED
+
+    wait([worker.conn, worker.process.sentinel])
+    try:
+        return worker.conn.poll() and worker.conn.recv_bytes() == ENDED
+    except (EOFError, OSError):
+        return False
 
 
 def _stop(worker: Worker) -> None:

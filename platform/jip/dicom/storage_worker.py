@@ -35,6 +35,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+ENDED = b"ended"  # worker -> site: the association is over, this worker exits next
+
+
 def run_worker(conn: Connection, config: WorkerConfig) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the site's to handle
     setup_logging(logging.getLevelName(config.log_level))
@@ -88,6 +91,8 @@ def run_worker(conn: Connection, config: WorkerConfig) -> None:
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
             sock.close()
+        with contextlib.suppress(OSError):
+            conn.send_bytes(ENDED)  # the site frees the association's slot now
     finally:
         conn.close()
         ahead.join()

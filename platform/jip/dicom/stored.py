@@ -146,13 +146,17 @@ def exact_context(assoc: Association, sop_class: str, ts: str) -> PresentationCo
     return None
 
 
-def install_raw_store(assoc: Association) -> None:
-    """Make ``assoc.send_c_store`` send ``StoredInstance`` bytes as stored (idempotent)."""
+def install_raw_store(assoc: Association, *, move_originator: str | None = None) -> None:
+    """Make ``assoc.send_c_store`` send ``StoredInstance`` bytes as stored (idempotent).
+    ``move_originator``: the C-MOVE requester's AE title, sent as Move Originator
+    (PS3.7) instead of our own title that pynetdicom passes."""
     if getattr(assoc, _INSTALLED, False):
         return
     original = assoc.send_c_store
 
     def send_c_store(dataset: Any, msg_id: int = 1, priority: int = 2, **kw: Any) -> Dataset:
+        if move_originator and kw.get("originator_aet") is not None:
+            kw["originator_aet"] = move_originator
         if not isinstance(dataset, StoredInstance):
             return original(dataset, msg_id, priority, **kw)
         try:
@@ -178,9 +182,15 @@ def install_on_requestor_ae(ae: AE) -> None:
     original = ae.associate
 
     def associate(*args: Any, **kwargs: Any) -> Association:
+        """Takes ``move_originator`` (see ``install_raw_store``) besides pynetdicom's;
+        ``association``: one the C-MOVE handler has already made, returned as it is."""
+        made = kwargs.pop("association", None)
+        if made is not None:
+            return cast(Association, made)
+        move_originator = kwargs.pop("move_originator", None)
         assoc = original(*args, **kwargs)
         set_nodelay(assoc)
-        install_raw_store(assoc)
+        install_raw_store(assoc, move_originator=move_originator)
         return assoc
 
     setattr(ae, "associate", associate)  # noqa: B010 - instance override

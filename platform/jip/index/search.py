@@ -21,9 +21,12 @@ from typing import Any
 from sqlalchemy import (
     Column,
     ColumnElement,
+    Float,
     Select,
     Table,
     bindparam,
+    case,
+    cast,
     exists,
     func,
     literal_column,
@@ -416,12 +419,14 @@ def _condition(kw: str, value: str, level: Level, dialect: str) -> Any:
         return condition(column_of(kw, level), value, vr, dialect=dialect, what=what)
     if vr in ("SQ", "UN") or vr.startswith("O"):
         return _UNSUPPORTED
-    # not a column: match the flattened tags of the instance(s)
-    tag = Instance.tags[kw]
-    col = tag.as_float() if vr in INT_VRS or vr in FLOAT_VRS else tag.as_string()
-    cond = condition(col, value, vr, dialect=dialect, what=what)
-    if cond is None:
+    # not a column: match the flattened tags of the instance(s), value by value
+    values, col = _tag_values(kw, dialect)
+    if vr in INT_VRS or vr in FLOAT_VRS:
+        col = cast(col, Float)
+    value_cond = condition(col, value, vr, dialect=dialect, what=what)
+    if value_cond is None:
         return None
+    cond = exists(select(literal_column("1")).select_from(values).where(value_cond))
     if level is Level.IMAGE:
         return cond
     if level is Level.PATIENT:
@@ -429,6 +434,19 @@ def _condition(kw: str, value: str, level: Level, dialect: str) -> Any:
     owner = Series.series_uid if level is Level.SERIES else Study.study_uid
     inner = Instance.series_uid if level is Level.SERIES else Instance.study_uid
     return exists().where(inner == owner, cond)
+
+
+def _tag_values(kw: str, dialect: str) -> tuple[Any, Any]:
+    """A table of the values of one flattened tag of an instance and its value column:
+    the elements of a multi-valued one (a JSON array), else the value itself; a
+    multi-valued attribute matches if any of its values does (PS3.4 C.2.2.2)."""
+    if dialect == "sqlite":
+        each = func.json_each(Instance.tags, f'$."{kw}"').table_valued("value")
+        return each, each.c.value
+    doc = Instance.tags[kw]
+    array = case((func.json_typeof(doc) == "array", doc), else_=func.json_build_array(doc))
+    each = func.json_array_elements_text(array).table_valued("value")
+    return each, each.c.value
 
 
 def _study_uid_at(level: Level) -> Any:

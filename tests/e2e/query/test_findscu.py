@@ -143,3 +143,15 @@ def test_cancel_stops_the_answers(jip: JipProcess, tmp_path: Path) -> None:
     assert r.returncode == 0, r.output
     assert "Cancel" in r.output, r.output
     assert 1 <= len(r.answers) < 3000
+
+
+def test_multi_valued_attribute_matches_if_any_value_does(loaded: Loaded, tmp_path: Path) -> None:
+    """PixelSpacing (0.7\\0.7) lives only in the flattened tags: one matching value is
+    enough (PS3.4 C.2.2.2)."""
+    r = findscu(loaded, tmp_path, "-S", "QueryRetrieveLevel=IMAGE", "PatientID=PID2",
+                "PixelSpacing=0.7", "SOPInstanceUID")  # fmt: skip
+    assert r.returncode == 0, r.output
+    assert len(r.answers) == 2
+    r = findscu(loaded, tmp_path, "-S", "QueryRetrieveLevel=IMAGE", "PatientID=PID2",
+                "PixelSpacing=0.5", "SOPInstanceUID")  # fmt: skip
+    assert r.returncode == 0 and r.answers == [], r.output

@@ -225,3 +225,11 @@ def test_numbers_beyond_sql_integers(loaded: Loaded) -> None:
     assert httpx.get(url, params={"offset": "9" * 25}).status_code == 204
     r = httpx.get(url, params={"InstanceNumber": "9" * 25})
     assert r.status_code == 400 and "out of range" in r.json()["detail"]
+
+
+def test_multi_valued_attribute_matches_if_any_value_does(loaded: Loaded) -> None:
+    """PixelSpacing (0.7\\0.7) lives only in the flattened tags: one matching value is
+    enough (PS3.4 C.2.2.2)."""
+    assert len(_get(loaded, "/instances", PatientID="PID2", PixelSpacing="0.7")) == 2
+    assert len(_get(loaded, "/series", PatientID="PID2", PixelSpacing="0.7")) == 1
+    assert _get(loaded, "/instances", PatientID="PID2", PixelSpacing="0.5") == []
