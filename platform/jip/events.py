@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from jip.index.models import Series
 from jip.index.writer import IndexWriter
+from jip.outage import OUTAGE_ERRORS, Outage
 
 log = logging.getLogger(__name__)
 
@@ -57,11 +58,18 @@ class SeriesCompletionMonitor:
         return uids
 
     def _loop(self) -> None:
-        while not self._stop.wait(self.poll):
+        outage = Outage(log, "series completion monitor", self.poll)
+        delay = self.poll
+        while not self._stop.wait(delay):
+            delay = self.poll
             try:
                 self.check_now()
+            except OUTAGE_ERRORS as exc:
+                delay = outage.failed(exc)
+                continue
             except Exception:
                 log.exception("series completion check failed")
+            outage.ok()
 
 
 def _mark_complete(session: Session, cutoff: datetime) -> list[str]:

@@ -23,6 +23,7 @@ from jip.dicom.parse import check_uid
 from jip.dicomweb.locate import InstanceRef, find_instances, middle
 from jip.errors import NotFoundError
 from jip.index.models import Instance, Series
+from jip.outage import OUTAGE_ERRORS, Outage
 from jip.render import ImageFormat, NotRenderableError, Viewport, render
 from jip.runtime import Runtime
 
@@ -148,14 +149,19 @@ def prerender_on_complete(runtime: Runtime) -> None:
     """Render each series' default thumbnail when its "series complete" event fires, on a
     thread of its own so pipeline triggers on the same event never wait for it."""
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jip-thumbnails")
+    outage = Outage(log, "thumbnail pre-rendering", 0)
 
     def render_one(series_uid: str) -> None:
         try:
             series_thumbnail(runtime, series_uid)
         except (NotRenderableError, NotFoundError):
             pass  # no images (SR, SEG without pixels...) or already gone
+        except OUTAGE_ERRORS as exc:  # rendered on first request instead
+            outage.failed(exc)
+            return
         except Exception:
             log.exception("thumbnail pre-render failed for %s", series_uid)
+        outage.ok()
 
     def listener(series_uid: str) -> None:
         with contextlib.suppress(RuntimeError):  # pool shut down at interpreter exit

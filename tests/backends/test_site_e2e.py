@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -105,6 +106,9 @@ def test_no_success_when_the_object_store_is_down(
         # the stored instance cannot be read: a 503 before any byte, not a cut stream
         r = httpx.get(f"{jip.url}/dicomweb/studies/{first.StudyInstanceUID}", timeout=60)
         assert r.status_code == 503 and "cannot read object" in r.json()["detail"], r.text
+        # the series completes and its thumbnail cannot be pre-rendered: one line, no traceback
+        _wait_for(lambda: "thumbnail pre-rendering paused" in jip.log.read_text())
+        assert "Traceback" not in jip.log.read_text()
     finally:
         jip.stop()
         engine.dispose()
@@ -166,3 +170,61 @@ def test_index_outage_fails_stores_answers_503_and_recovers(tmp_path: Path) -> N
         jip.stop()
         pg.stop()
     assert pg.password not in jip.log.read_text()
+
+
+def _wait_for(check: Callable[[], object], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.2)
+
+
+@pytest.mark.slow
+def test_background_loops_log_an_index_outage_once_and_work_after_it(tmp_path: Path) -> None:
+    """The pipeline workers and the series-completion monitor poll the index: with it down
+    they log the outage once each (one line, no traceback), not a traceback several times a
+    second, and they work again once it is back (a series completes, a job is run)."""
+    pg = start_postgres()
+    env = {"JIP_DATABASE_URL": pg.create_database("jip"), "JIP_PIPELINE_POLL_SECONDS": "0.2"}
+    jip = start_jip(tmp_path / "jipdata", extra_env=env)
+    engine = make_engine(env["JIP_DATABASE_URL"])
+    try:
+        before = len(jip.log.read_text().splitlines())
+        pg.pause()
+        time.sleep(5)  # the outage whose logging is measured
+        pg.resume()
+        lines = jip.log.read_text().splitlines()[before:]
+        outage = [line for line in lines if "unavailable" in line or "failed" in line]
+        assert "Traceback" not in "\n".join(lines), "\n".join(line[:300] for line in lines)
+        assert 1 <= len(outage) <= 6, "\n".join(line[:300] for line in lines)
+
+        series = list(make_series(SeriesSpec(slices=2, size=16)))
+        ae = AE(ae_title="AFTER")
+        ae.add_requested_context(CTImageStorage, [ExplicitVRLittleEndian])
+        assoc = ae.associate("127.0.0.1", jip.dicom_port, ae_title="JIP")
+        try:
+            assert all(assoc.send_c_store(ds).Status == 0x0000 for ds in series)
+        finally:
+            assoc.release()
+        uid = series[0].SeriesInstanceUID
+
+        def completed() -> bool:
+            with engine.connect() as conn:
+                sql = text("SELECT completed_at FROM series WHERE series_uid = :u")
+                return conn.scalar(sql, {"u": uid}) is not None
+
+        _wait_for(completed)
+        r = httpx.post(
+            f"{jip.url}/api/v1/runs", json={"algorithm": "dicom-qa", "series_uids": [uid]}
+        )
+        assert r.status_code == 201, r.text
+        run_url = f"{jip.url}/api/v1/runs/{r.json()['id']}"
+        # claimed and run (it fails here only if this box has no container runtime)
+        done = ("succeeded", "failed")
+        _wait_for(lambda: httpx.get(run_url).json()["status"] in done, timeout=60)
+        log = jip.log.read_text()
+        assert "pipeline workers resumed" in log and "completion monitor resumed" in log
+    finally:
+        jip.stop()
+        engine.dispose()
+        pg.stop()

@@ -17,6 +17,7 @@ import threading
 from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING
 
+from jip.outage import OUTAGE_ERRORS, Outage
 from jip.pipelines import state
 from jip.pipelines.operators import JobCancelledError, JobFailedError, run_job
 
@@ -64,6 +65,7 @@ class LocalEngine(WorkflowEngine):
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._claim_lock = threading.Lock()
+        self._outage = Outage(log, "pipeline workers", self.poll)
 
     def start(self) -> None:
         if self._threads:
@@ -107,10 +109,14 @@ class LocalEngine(WorkflowEngine):
         while not self._stop.is_set():
             try:
                 job_id = self._claim()
-            except Exception:  # a locked or unreachable database must not end the worker
+            except OUTAGE_ERRORS as exc:  # a locked or unreachable database
+                self._stop.wait(self._outage.failed(exc))
+                continue
+            except Exception:  # a bug must not end the worker either
                 log.exception("claiming a job failed; retrying")
                 self._stop.wait(self.poll)
                 continue
+            self._outage.ok()
             if job_id is None:
                 with self._wake:
                     if self._pending == 0:
