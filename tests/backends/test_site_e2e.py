@@ -17,7 +17,7 @@ from pynetdicom import AE
 from sqlalchemy import text
 
 from jip.index.db import make_engine
-from jip.synthetic import SeriesSpec, make_series, write_series
+from jip.synthetic import SeriesSpec, dataset_bytes, make_series, write_series
 from tests.backends.conftest import Site, unique
 from tests.conftest import start_jip, tool_env
 from tests.servers import PostgresServer, start_postgres, start_seaweedfs
@@ -33,6 +33,16 @@ def storescu(site: Site, *files: Path) -> subprocess.CompletedProcess[str]:
         text=True,
         timeout=120,
     )
+
+
+STOW = {"Content-Type": 'multipart/related; type="application/dicom"; boundary=b0undary'}
+
+
+def stow_body(*parts: bytes) -> bytes:
+    out = b"".join(
+        b"--b0undary\r\nContent-Type: application/dicom\r\n\r\n" + p + b"\r\n" for p in parts
+    )
+    return out + b"--b0undary--\r\n"
 
 
 def dataset_part(data: bytes) -> bytes:
@@ -103,6 +113,17 @@ def test_no_success_when_the_object_store_is_down(
             uids = set(conn.scalars(text("SELECT sop_instance_uid FROM instances")))
         assert uids == {first.SOPInstanceUID}
         assert httpx.get(f"{jip.url}/api/v1/health").status_code == 200
+        # STOW-RS: every part failed for the store: 503 (a temporary condition of the
+        # server), still listing the failures; a part with bad data makes it a 409
+        stow = f"{jip.url}/dicomweb/studies"
+        r = httpx.post(stow, content=stow_body(dataset_bytes(second)), headers=STOW, timeout=60)
+        assert r.status_code == 503, r.text
+        failed = r.json()["00081198"]["Value"]
+        assert [f["00081197"]["Value"] for f in failed] == [[0xA700]]
+        assert failed[0]["00081155"]["Value"] == [second.SOPInstanceUID]
+        mixed = stow_body(dataset_bytes(second), b"not DICOM")
+        r = httpx.post(stow, content=mixed, headers=STOW, timeout=60)
+        assert r.status_code == 409, r.text
         # the stored instance cannot be read: a 503 before any byte, not a cut stream
         r = httpx.get(f"{jip.url}/dicomweb/studies/{first.StudyInstanceUID}", timeout=60)
         assert r.status_code == 503 and "cannot read object" in r.json()["detail"], r.text

@@ -197,7 +197,11 @@ def _response(results: list[PartResult], base: str) -> JSONResponse:
         {"vr": "SQ", "Value": [_item(r, base) for r in failed]} if failed else {"vr": "SQ"}
     )
     body["00081199"] = {"vr": "SQ", "Value": [_item(r, base) for r in ok]} if ok else {"vr": "SQ"}
-    if not ok:
+    if not ok and all(r.failure == OUT_OF_RESOURCES for r in failed):
+        # every part failed for the server's storage (object store or index down): a
+        # temporary condition of the server, not of the request (PS3.18 8.5, 10.5.3)
+        status = 503
+    elif not ok:
         status = 409
     elif failed or any(r.warning is not None for r in ok):
         status = 202
