@@ -80,6 +80,28 @@ def test_index_of_an_older_revision_upgrades_with_its_rows(
         engine.dispose()
 
 
+def test_plain_alembic_upgrade_head_reaches_the_one_head(
+    combo_env: dict[str, str], tmp_path: Path
+) -> None:
+    """The feature branches (0002_*) are merged: the script has exactly one head, so what
+    an operator types (``alembic upgrade head``) works, and lands where ``migrate`` does."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    heads = ScriptDirectory.from_config(cfg).get_heads()
+    assert len(heads) == 1, heads
+    url = combo_env.get("JIP_DATABASE_URL") or f"sqlite:///{tmp_path}/index.sqlite3"
+    engine = make_engine(url)
+    try:
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+        with engine.connect() as conn:
+            assert list(conn.scalars(text("SELECT version_num FROM alembic_version"))) == heads
+        migrate(engine)  # already there: a no-op
+    finally:
+        engine.dispose()
+
+
 def test_postgres_url_spellings(pg_url: str) -> None:
     plain = pg_url.replace("postgresql+psycopg://", "postgresql://")
     engine = make_engine(plain)
