@@ -149,3 +149,22 @@ def test_echo_send_status_against_running_site(combo_site: Site, tmp_path: Path)
     human = run_jip("status", env=jip.env)
     assert human.returncode == 0 and "instances" in human.stdout and "yes" in human.stdout
     assert "disk free" in human.stdout
+
+
+def test_s3_endpoint_given_as_url(s3_server: S3Server, tmp_path: Path) -> None:
+    """``http://host:port`` is taken (the S3 client refused it as "path in endpoint");
+    its scheme decides TLS."""
+    folder = tmp_path / "in"
+    write_series(SeriesSpec(slices=2, size=16), folder)
+    env = s3_server.env("jip-url-endpoint")
+    env.update(
+        JIP_DATA_DIR=str(tmp_path / "data"), JIP_S3_ENDPOINT=f"http://{s3_server.endpoint}/"
+    )
+    r = run_jip("import", str(folder), "--json", env=env)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["stored"] == 2
+    r = run_jip("status", "--json", env=env)
+    store = json.loads(r.stdout)["backends"]["store"]
+    assert store == f"s3 http://{s3_server.endpoint}/jip-url-endpoint"
+    secure = settings_from_env(dict(env, JIP_S3_ENDPOINT="https://minio:9000"), tmp_path)
+    assert (secure.s3_endpoint, secure.s3_secure) == ("minio:9000", True)

@@ -58,13 +58,16 @@ class S3Store(ObjectStore):
         self.bucket = bucket
         self.endpoint = endpoint
         self._http = _http_client(timeout, pool_size)
-        self.client = Minio(
-            endpoint,
-            access_key=access_key or None,
-            secret_key=secret_key or None,
-            secure=secure,
-            http_client=self._http,
-        )
+        try:
+            self.client = Minio(
+                endpoint,
+                access_key=access_key or None,
+                secret_key=secret_key or None,
+                secure=secure,
+                http_client=self._http,
+            )
+        except ValueError as exc:  # an endpoint the client cannot use
+            raise StorageError(f"JIP_S3_ENDPOINT {endpoint!r}: {exc}") from exc
 
         def ensure_bucket() -> None:
             if not self.client.bucket_exists(bucket):
