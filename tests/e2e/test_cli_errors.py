@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import BIN
+from jip.synthetic import SeriesSpec, write_series
+from tests.conftest import BIN, JipProcess
 
 JIP = str(BIN / "jip")
 
@@ -106,3 +107,45 @@ def test_a_bad_config_file_is_one_line_naming_it(
     out = one_line(r)
     assert r.returncode == 1
     assert f"invalid setting JIP_CONFIG: {config} {expected}" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["echo", "--aet", "A_TITLE_OF_17_CHR"], "Invalid value for '--aet': AE title must be"),
+        (["echo", "--aet", "A\\B"], "Invalid value for '--aet': AE title must be 1-16"),
+        (["send", "{file}", "--calling", "A\\B"], "Invalid value for '--calling': AE title"),
+        (["echo", "--port", "70000"], "Invalid value for '--port'"),
+        (["echo", "--port", "-1"], "Invalid value for '--port'"),
+        (["send", "{file}", "--port", "0"], "Invalid value for '--port'"),
+        (
+            ["pacs", "retrieve", "--study", "1.2.3", "--destination", "A_TITLE_OF_17_CHR"],
+            "Invalid value for '--destination': AE title must be",
+        ),
+    ],
+)
+def test_a_bad_port_or_ae_title_is_a_usage_error(
+    tmp_path: Path, args: list[str], expected: str
+) -> None:
+    (tmp_path / "a.dcm").write_text("x")
+    r = run_jip(*(a.replace("{file}", str(tmp_path / "a.dcm")) for a in args))
+    out = " ".join(r.stderr.split())
+    assert r.returncode == 2, out
+    assert expected in out
+    assert "Traceback" not in out and "Exception in thread" not in out
+
+
+def test_echo_and_send_default_to_this_sites_port_and_ae_title(
+    jip: JipProcess, tmp_path: Path
+) -> None:
+    """Without --port/--aet they talk to the site the settings describe (they were fixed
+    at 11112 and JIP, whatever JIP_DICOM_PORT and JIP_AE_TITLE said)."""
+    files = write_series(SeriesSpec(slices=2, size=16), tmp_path / "ct")
+    env = {"JIP_DICOM_PORT": str(jip.dicom_port)}
+    r = run_jip("echo", env=env)
+    assert r.returncode == 0, r.stderr
+    assert f"C-ECHO ok JIP@127.0.0.1:{jip.dicom_port}" in r.stderr
+    r = run_jip("send", str(files[0]), env=env)
+    assert r.returncode == 0 and "sent 1" in r.stderr, r.stderr
+    r = run_jip("echo", env=dict(env, JIP_AE_TITLE="OTHER"))
+    assert r.returncode == 1 and "association with OTHER@" in " ".join(r.stderr.split())

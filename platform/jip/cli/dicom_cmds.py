@@ -10,23 +10,43 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from jip.cli.options import ae_title_option
 from jip.cli.pacs_cmds import pacs_app  # noqa: F401 - registered by jip.cli.main
 
 console = Console(stderr=True)
 
 HostOpt = Annotated[str, typer.Option(help="peer host")]
+PortOpt = Annotated[
+    int | None, typer.Option(min=1, max=65535, help="peer port (default: JIP_DICOM_PORT)")
+]
+AetOpt = Annotated[
+    str | None,
+    typer.Option(callback=ae_title_option, help="called AE title (default: JIP_AE_TITLE)"),
+]
+CallingOpt = Annotated[str, typer.Option(callback=ae_title_option, help="calling AE title")]
+
+
+def _peer(port: int | None, aet: str | None) -> tuple[int, str]:
+    """Port and called AE title, those not given from the settings (this site's own)."""
+    if port is not None and aet is not None:
+        return port, aet
+    from jip.cli.common import load_settings
+
+    settings = load_settings()
+    return port or settings.dicom_port, aet or settings.ae_title
 
 
 def echo(
     host: HostOpt = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="peer port")] = 11112,
-    aet: Annotated[str, typer.Option(help="called AE title")] = "JIP",
-    calling: Annotated[str, typer.Option(help="calling AE title")] = "JIPCLI",
+    port: PortOpt = None,
+    aet: AetOpt = None,
+    calling: CallingOpt = "JIPCLI",
 ) -> None:
     """C-ECHO a DICOM node (exit code 0 only if it answered success)."""
     from jip.dicom.scu import AssociationFailed
     from jip.dicom.scu import echo as do_echo
 
+    port, aet = _peer(port, aet)
     try:
         status = do_echo(host, port, called=aet, calling=calling)
     except AssociationFailed as exc:
@@ -41,9 +61,9 @@ def echo(
 def send(
     paths: Annotated[list[Path], typer.Argument(help="files or folders (recursive)")],
     host: HostOpt = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="peer port")] = 11112,
-    aet: Annotated[str, typer.Option(help="called AE title")] = "JIP",
-    calling: Annotated[str, typer.Option(help="calling AE title")] = "JIPCLI",
+    port: PortOpt = None,
+    aet: AetOpt = None,
+    calling: CallingOpt = "JIPCLI",
 ) -> None:
     """C-STORE files to a DICOM node, bytes unchanged, with a progress bar.
     Non-DICOM files are skipped and listed; exit code 1 if any file was refused."""
@@ -51,6 +71,7 @@ def send(
     from jip.dicom.scu import AssociationFailed
     from jip.dicom.scu import send as do_send
 
+    port, aet = _peer(port, aet)
     files = files_from(paths)
     try:
         report = do_send(files, host, port, called=aet, calling=calling, console=console)
