@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pydantic
 import typer
@@ -13,6 +13,9 @@ from rich.console import Console
 from rich.markup import escape
 
 from jip.config import ConfigFileError, Settings
+
+if TYPE_CHECKING:
+    from jip.files import FoundFiles
 
 console = Console(stderr=True)
 
@@ -53,20 +56,27 @@ def settings_for(data_dir: Path | None) -> Settings:
     return load_settings(data_dir=data_dir) if data_dir is not None else load_settings()
 
 
-def files_from(paths: list[Path]) -> list[Path]:
-    """All files under ``paths``; a missing path ends the command (exit code 2)."""
+def files_from(paths: list[Path]) -> FoundFiles:
+    """All regular files under ``paths``, with what was skipped or could not be read;
+    a missing path ends the command (exit code 2), finding no file at all exit code 1."""
     from jip.files import walk_files
 
     try:
-        return list(walk_files(paths))
+        found = walk_files(paths)
     except FileNotFoundError as exc:
-        console.print(f"[red]{exc}[/]")
+        console.print(f"[red]{escape(str(exc))}[/]")
         raise typer.Exit(2) from exc
+    if not found.files:
+        print_rows("skipped", found.skipped)
+        print_rows("failed", found.unreadable)
+        console.print(f"[red]no files found[/] in {escape(' '.join(map(str, paths)))}")
+        raise typer.Exit(1)
+    return found
 
 
 def print_rows(what: str, rows: list[tuple[str, str]], limit: int = 20) -> None:
-    for path, why in rows[:limit]:
-        console.print(f"  [yellow]{what}[/] {path}: {why}")
+    for path, why in rows[:limit]:  # escaped: a file may be called "[bold]x"
+        console.print(f"  [yellow]{what}[/] {escape(path)}: {escape(why)}")
     if len(rows) > limit:
         console.print(f"  ... and {len(rows) - limit} more {what}")
 

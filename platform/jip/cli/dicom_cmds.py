@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from jip.cli.options import ae_title_option
 from jip.cli.pacs_cmds import pacs_app  # noqa: F401 - registered by jip.cli.main
@@ -72,12 +73,14 @@ def send(
     from jip.dicom.scu import send as do_send
 
     port, aet = _peer(port, aet)
-    files = files_from(paths)
+    found = files_from(paths)
     try:
-        report = do_send(files, host, port, called=aet, calling=calling, console=console)
+        report = do_send(found.files, host, port, called=aet, calling=calling, console=console)
     except AssociationFailed as exc:
-        console.print(f"[red]send failed[/]: {exc.message}")
+        console.print(f"[red]send failed[/]: {escape(exc.message)}")
         raise typer.Exit(1) from exc
+    report.skipped[:0] = found.skipped
+    report.failed[:0] = found.unreadable  # a folder not read is a failure, not a skip
     console.print(
         f"sent [green]{report.sent}[/], skipped {len(report.skipped)} (not DICOM), "
         f"failed [red]{len(report.failed)}[/]  -> {aet}@{host}:{port}"
@@ -95,28 +98,32 @@ DataDirOpt = Annotated[
 
 def import_path(
     paths: Annotated[list[Path], typer.Argument(help="files or folders (recursive)")],
-    workers: Annotated[int, typer.Option(help="parallel workers")] = max(2, os.cpu_count() or 2),
+    workers: Annotated[int, typer.Option(min=1, help="parallel workers")] = max(
+        2, os.cpu_count() or 2
+    ),
     data_dir: DataDirOpt = None,
     json_out: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
 ) -> None:
     """Import DICOM files into this site's store and index (as if received).
-    Non-DICOM and broken files are skipped and reported; exit code 1 only if the
-    store or index failed."""
+    Non-DICOM and broken files are skipped and reported; exit code 1 if the store or
+    index failed, or a file or folder could not be read."""
     from jip.cli.common import files_from, human_size, print_rows, settings_for
     from jip.errors import JIPError
     from jip.importer import import_files
     from jip.runtime import Runtime
 
-    files = files_from(paths)
+    found = files_from(paths)
     try:
         runtime = Runtime(settings_for(data_dir))
     except JIPError as exc:
-        console.print(f"[red]cannot open the site[/]: {exc.message}")
+        console.print(f"[red]cannot open the site[/]: {escape(exc.message)}")
         raise typer.Exit(1) from exc
     try:
-        report = import_files(runtime, files, workers=workers, console=console)
+        report = import_files(runtime, found.files, workers=workers, console=console)
     finally:
         runtime.close()
+    report.skipped[:0] = found.skipped
+    report.failed[:0] = found.unreadable
     if json_out:
         typer.echo(json.dumps(report.as_dict(), indent=2))
     console.print(
@@ -146,11 +153,11 @@ def status(
         typer.echo(json.dumps(st.as_dict(), indent=2))
         return
     table = Table(show_header=False, box=None, pad_edge=False)
-    table.add_row("data", st.data_dir)
-    table.add_row("object store", st.backends["store"])
-    table.add_row("index", st.backends["index"])
+    table.add_row("data", escape(st.data_dir))
+    table.add_row("object store", escape(st.backends["store"]))
+    table.add_row("index", escape(st.backends["index"]))
     if st.index_error:
-        table.add_row("index error", f"[red]{st.index_error}[/]")
+        table.add_row("index error", f"[red]{escape(st.index_error)}[/]")
     for name, n in st.counts.items():
         table.add_row(name, f"{n:,}")
     table.add_row("stored", human_size(st.stored_bytes))

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pydicom.errors import InvalidDicomError
 from pydicom.filereader import read_file_meta_info
 from pynetdicom import AE, _config
 from pynetdicom.association import Association
@@ -108,8 +109,12 @@ def _scan(files: list[Path], report: SendReport) -> list[_Item]:
         try:
             meta = read_file_meta_info(f)
             items.append(_Item(f, str(meta.MediaStorageSOPClassUID), str(meta.TransferSyntaxUID)))
-        except Exception as exc:
-            report.skipped.append((str(f), f"not a DICOM Part 10 file: {type(exc).__name__}"))
+        except OSError as exc:  # not a question of content: the file could not be read
+            report.failed.append((str(f), f"cannot read: {exc.strerror or exc}"))
+        except InvalidDicomError:
+            report.skipped.append((str(f), "not a DICOM Part 10 file"))
+        except Exception:  # pydicom raises many types on a cut or garbled file meta
+            report.skipped.append((str(f), "truncated or malformed DICOM file"))
     return items
 
 
