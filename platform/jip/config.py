@@ -12,10 +12,12 @@ import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import yaml
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from sqlalchemy.exc import ArgumentError
 
 from jip.errors import StorageError
 
@@ -26,7 +28,23 @@ class DicomPeer(BaseModel):
 
     ae_title: str
     host: str = "127.0.0.1"
-    port: int = 104
+    port: int = Field(104, ge=1, le=65535)
+
+    @field_validator("ae_title")
+    @classmethod
+    def _check_ae(cls, v: str) -> str:
+        return check_ae_title(v)
+
+
+def check_ae_title(v: str) -> str:
+    """An AE title is 1-16 printable characters without backslash (PS3.5 6.2, AE VR)."""
+    if not v or len(v) > 16 or "\\" in v or not v.isprintable():
+        raise ValueError("AE title must be 1-16 printable characters without backslash")
+    return v
+
+
+class ConfigFileError(ValueError):
+    """The file named by ``JIP_CONFIG`` is missing, unreadable, not YAML or no mapping."""
 
 
 class _ConfigFileSource(PydanticBaseSettingsSource):
@@ -39,9 +57,16 @@ class _ConfigFileSource(PydanticBaseSettingsSource):
         path = os.environ.get("JIP_CONFIG")
         if not path:
             return {}
-        data = yaml.safe_load(Path(path).read_text()) or {}
+        try:
+            data = yaml.safe_load(Path(path).read_text()) or {}
+        except OSError as exc:
+            raise ConfigFileError(f"cannot read {path}: {exc.strerror or exc}") from exc
+        except (yaml.YAMLError, UnicodeDecodeError) as exc:
+            where = getattr(exc, "problem_mark", None)
+            line = f" (line {where.line + 1})" if where is not None else ""
+            raise ConfigFileError(f"{path} is not valid YAML{line}") from exc
         if not isinstance(data, dict):
-            raise ValueError(f"config file {path} must hold a mapping")
+            raise ConfigFileError(f"{path} must hold a mapping of setting names to values")
         return data
 
 
@@ -127,9 +152,54 @@ class Settings(BaseSettings):
     @field_validator("ae_title")
     @classmethod
     def _check_ae(cls, v: str) -> str:
-        if not v or len(v) > 16 or "\\" in v or not v.isprintable():
-            raise ValueError("AE title must be 1-16 printable characters without backslash")
-        return v
+        return check_ae_title(v)
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, v: str) -> str:
+        """Only the two index backends JIP has; the URL itself (password!) is never echoed."""
+        if not v:
+            return v
+        from sqlalchemy.engine import make_url
+
+        scheme = v.split("://", 1)[0] if "://" in v else ""
+        if scheme not in _DATABASE_SCHEMES:
+            got = f"scheme {scheme!r}" if scheme else "no scheme"
+        else:
+            try:
+                make_url(v).port  # noqa: B018 - a port that is no number raises here
+                return v
+            except (ArgumentError, ValueError):
+                got = "a URL that cannot be parsed"
+        raise ValueError(
+            "must be empty (SQLite in the data folder), sqlite:///<file> or "
+            f"postgresql://user:password@host[:port]/database (got {got})"
+        )
+
+    @model_validator(mode="after")
+    def _check_s3_endpoint(self) -> Settings:
+        """``host[:port]``; an ``http://``/``https://`` URL is taken too and sets
+        ``s3_secure`` (the S3 client would refuse it as "path in endpoint")."""
+        endpoint = self.s3_endpoint
+        if "://" in endpoint:
+            scheme, _, endpoint = endpoint.partition("://")
+            if scheme.lower() not in ("http", "https"):
+                raise ValueError(f"JIP_S3_ENDPOINT scheme must be http or https (got {scheme!r})")
+            self.s3_secure = scheme.lower() == "https"
+        endpoint = endpoint.rstrip("/")
+        try:
+            parts = urlsplit(f"//{endpoint}")
+            extra = parts.path or parts.query or parts.fragment or parts.username
+            valid = bool(parts.hostname) and parts.port != 0 and not extra
+        except ValueError:  # a port that is no number or beyond 65535
+            valid = False
+        if not valid:
+            raise ValueError(
+                "JIP_S3_ENDPOINT must be host[:port] or http(s)://host[:port], without a path "
+                "(the bucket is JIP_S3_BUCKET)"
+            )
+        self.s3_endpoint = endpoint
+        return self
 
     @model_validator(mode="after")
     def _check_auth_bind(self) -> Settings:
@@ -170,6 +240,9 @@ class Settings(BaseSettings):
             self.data_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:  # a file in the way, no permission, read-only mount
             raise unusable_data_folder(self.data_dir, exc) from exc
+
+
+_DATABASE_SCHEMES = ("sqlite", "sqlite+pysqlite", "postgresql", "postgresql+psycopg")
 
 
 def unusable_data_folder(folder: Path, exc: OSError) -> StorageError:

@@ -2,8 +2,9 @@
 
 Every file goes through the same ``Ingestor`` as a C-STORE, so an imported object is
 exactly as durable and as validated as a received one. Files that are not DICOM (or
-are broken DICOM) are skipped with the reason; store/index failures are counted apart,
-because they mean the site has a problem, not the file.
+are broken DICOM) are skipped with the reason; store/index failures and files that
+cannot be read are counted apart, because the site or the disk has a problem, not the
+file's content.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ class ImportReport:
     conflicts: int = 0
     bytes_stored: int = 0
     skipped: list[tuple[str, str]] = field(default_factory=list)  # not (valid) DICOM
-    failed: list[tuple[str, str]] = field(default_factory=list)  # store/index errors
+    failed: list[tuple[str, str]] = field(default_factory=list)  # store/index/read errors
 
     @property
     def total(self) -> int:
@@ -76,7 +77,7 @@ def import_files(
         except DicomError as exc:
             return path, "skipped", exc.message, 0
         except OSError as exc:
-            return path, "skipped", f"cannot read: {exc.strerror or exc}", 0
+            return path, "failed", f"cannot read: {exc.strerror or exc}", 0
         except JIPError as exc:
             return path, "failed", exc.message, 0
 

@@ -160,7 +160,7 @@ def test_up_with_unusable_backend_settings_says_so_in_one_line(
     s3 = s3_server.env("jip-ok-bucket")
     cases = [
         ({**s3, "JIP_S3_BUCKET": "b1"}, "JIP_S3_BUCKET"),
-        ({**s3, "JIP_S3_ENDPOINT": f"http://{s3_server.endpoint}"}, "JIP_S3_ENDPOINT"),
+        ({**s3, "JIP_S3_ENDPOINT": f"{s3_server.endpoint}/some/path"}, "JIP_S3_ENDPOINT"),
         ({"JIP_DATABASE_URL": f"postgres://jip:{secret}@127.0.0.1:1/jip"}, "JIP_DATABASE_URL"),
         ({"JIP_DATABASE_URL": f"mysql://jip:{secret}@127.0.0.1:1/jip"}, "JIP_DATABASE_URL"),
         ({"JIP_DATABASE_URL": f"postgresql://jip:{secret}@host:port/jip"}, "JIP_DATABASE_URL"),
@@ -176,6 +176,26 @@ def test_up_with_unusable_backend_settings_says_so_in_one_line(
         r = run_jip("up", env=env)
         assert r.returncode == 1, (env, r.stderr[-2000:])
         assert "Traceback" not in r.stderr, r.stderr[-2000:]
-        assert "JIP cannot start" in r.stderr and setting in r.stderr, r.stderr
+        refused = "JIP cannot start" in r.stderr or "invalid setting" in r.stderr
+        assert refused and setting in r.stderr, r.stderr
         assert secret not in r.stdout + r.stderr
         assert s3_server.secret_key not in r.stdout + r.stderr
+
+
+def test_s3_endpoint_given_as_url(s3_server: S3Server, tmp_path: Path) -> None:
+    """``http://host:port`` is taken (the S3 client refused it as "path in endpoint");
+    its scheme decides TLS."""
+    folder = tmp_path / "in"
+    write_series(SeriesSpec(slices=2, size=16), folder)
+    env = s3_server.env("jip-url-endpoint")
+    env.update(
+        JIP_DATA_DIR=str(tmp_path / "data"), JIP_S3_ENDPOINT=f"http://{s3_server.endpoint}/"
+    )
+    r = run_jip("import", str(folder), "--json", env=env)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["stored"] == 2
+    r = run_jip("status", "--json", env=env)
+    store = json.loads(r.stdout)["backends"]["store"]
+    assert store == f"s3 http://{s3_server.endpoint}/jip-url-endpoint"
+    secure = settings_from_env(dict(env, JIP_S3_ENDPOINT="https://minio:9000"), tmp_path)
+    assert (secure.s3_endpoint, secure.s3_secure) == ("minio:9000", True)

@@ -11,6 +11,7 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from jip.cli import dicom_cmds, pipeline_cmds
 
@@ -59,7 +60,7 @@ def up(
         settings.ensure_dirs()
         site_lock = SiteLock(settings.data_dir)  # one site per data folder
     except JIPError as exc:
-        console.print(f"[red]JIP cannot start[/]: {exc.message}")
+        console.print(f"[red]JIP cannot start[/]: {escape(exc.message)}")
         raise typer.Exit(1) from exc
     host = settings.bind_host
     # both ports are taken before anything starts or "JIP is up" is printed: a port in
@@ -70,7 +71,7 @@ def up(
         runtime = Runtime(settings)
     except JIPError as exc:  # store or index unreachable / misconfigured
         http_socket.close()
-        console.print(f"[red]JIP cannot start[/]: {exc.message}")
+        console.print(f"[red]JIP cannot start[/]: {escape(exc.message)}")
         raise typer.Exit(1) from exc
     try:
         dicom = start_dicom_server(runtime)
@@ -80,14 +81,14 @@ def up(
         _exit_port_in_use(exc, host, settings.dicom_port, "DICOM", "JIP_DICOM_PORT")
     runtime.start_background()
     url = f"http://{host}:{settings.http_port}/"
-    console.print(f"[bold green]JIP is up[/]  data: {settings.data_dir.resolve()}")
+    console.print(f"[bold green]JIP is up[/]  data: {escape(str(settings.data_dir.resolve()))}")
     console.print(f"  browser UI   {url}")
     console.print(f"  REST API     {url}api/v1  (OpenAPI: {url}docs)")
     console.print(f"  DICOMweb     {url}dicomweb")
     console.print(f"  DICOM        {settings.ae_title}@{host}:{settings.dicom_port}")
     backends = runtime.describe_backends()
-    console.print(f"  object store {backends['store']}")
-    console.print(f"  index        {backends['index']}")
+    console.print(f"  object store {escape(backends['store'])}")
+    console.print(f"  index        {escape(backends['index'])}")
     console.print("  auth         off (no login yet, so loopback only)")
     config = uvicorn.Config(
         create_app(runtime), host=host, port=settings.http_port, log_config=None, workers=1

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 from rich.table import Table
 
+from jip.cli.options import ae_title_option
 from jip.errors import JIPError
 
 pacs_app = typer.Typer(help="Query and retrieve from a site PACS into JIP.", no_args_is_help=True)
@@ -116,8 +117,11 @@ def retrieve(
     modality: ModalityOpt = "",
     description: DescriptionOpt = "",
     destination: Annotated[
-        str, typer.Option(help="move destination AE (default: JIP's own AE title)")
-    ] = "",
+        str | None,
+        typer.Option(
+            callback=ae_title_option, help="move destination AE (default: JIP's own AE title)"
+        ),
+    ] = None,
 ) -> None:
     """C-MOVE studies/series from the PACS into the running JIP (known to the PACS as a
     move destination). Select by UIDs or by the query filters."""

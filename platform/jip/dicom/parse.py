@@ -84,8 +84,14 @@ def read_header(data: bytes) -> Dataset:
     except InvalidDicomError as exc:
         raise DicomError(f"not a DICOM Part 10 object: {exc}") from exc
     except Exception as exc:  # pydicom raises many types on truncated/garbage input
-        raise DicomError(f"malformed DICOM object: {type(exc).__name__}: {exc}") from exc
+        raise _malformed(exc) from exc
     return ds
+
+
+def _malformed(exc: Exception) -> DicomError:
+    """Python's words about pydicom's internals ("'FileMetaDataset' object has no
+    attribute ...") tell a user nothing; they stay in the exception chain."""
+    return DicomError("truncated or malformed DICOM object")
 
 
 def parse_instance(data: bytes) -> ParsedInstance:
@@ -117,7 +123,7 @@ def parse_with_pydicom(data: bytes) -> ParsedInstance:
     ds = read_header(data)
     file_meta = getattr(ds, "file_meta", None)
     try:
-        tsuid = str(file_meta.TransferSyntaxUID) if file_meta is not None else ""
+        tsuid = str(getattr(file_meta, "TransferSyntaxUID", "") or "")
         if not tsuid:
             raise DicomError("missing Transfer Syntax UID in file meta information")
         check_uid(tsuid, "Transfer Syntax UID")
@@ -127,7 +133,7 @@ def parse_with_pydicom(data: bytes) -> ParsedInstance:
     except DicomError:
         raise
     except Exception as exc:
-        raise DicomError(f"malformed DICOM object: {type(exc).__name__}: {exc}") from exc
+        raise _malformed(exc) from exc
 
 
 def _build(values: dict[str, Any], tsuid: str) -> ParsedInstance:

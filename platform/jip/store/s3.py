@@ -69,8 +69,8 @@ class S3Store(ObjectStore):
             )
         except ValueError as exc:
             raise StorageError(
-                f"invalid JIP_S3_ENDPOINT {endpoint!r}: {exc} (host:port without scheme "
-                "or path; JIP_S3_SECURE=true selects https)"
+                f"invalid JIP_S3_ENDPOINT {endpoint!r}: {exc} (host:port or "
+                "http(s)://host:port, without a path)"
             ) from exc
         try:
             check_bucket_name(bucket)
