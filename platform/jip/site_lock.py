@@ -54,3 +54,23 @@ class SiteLock:
     def release(self) -> None:
         with contextlib.suppress(OSError):
             os.close(self._fd)  # closing drops the lock
+
+
+def serving_pid(data_dir: Path) -> str | None:
+    """The pid of the `jip up` serving ``data_dir`` (``"?"`` if it wrote none), or
+    ``None``. Probes the lock with a shared, non-blocking ``flock`` released at once: a
+    site never waits for it, and only a site starting in that same instant could see
+    it taken."""
+    try:
+        fd = os.open(data_dir / LOCK_FILE, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return None  # never served (or unreadable: nothing to say about it)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return None
+    finally:
+        os.close(fd)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from pathlib import Path
@@ -280,3 +281,49 @@ def test_folders_that_cannot_be_read_are_reported_and_fail(tmp_path: Path) -> No
         "locked": "failed: cannot read folder: Permission denied",
         "inner": "failed: cannot read: Permission denied",
     }
+
+
+def test_status_of_no_site_is_an_error(tmp_path: Path) -> None:
+    """A typo in --data-dir showed zero counts with exit 0, like an empty site."""
+    (tmp_path / "a-file").write_text("x")
+    cases = [(tmp_path / "missing", "does not exist"), (tmp_path / "a-file", "is not a folder")]
+    for folder, what in cases:
+        r = run_jip("status", "--data-dir", str(folder))
+        assert r.returncode == 1
+        assert f"no JIP site here: {folder} {what}" in one_line(r)
+
+
+def test_status_says_running_only_for_its_own_folders_site(jip: JipProcess, tmp_path: Path) -> None:
+    """Running was "yes" whenever any site answered on JIP_HTTP_PORT; it is this data
+    folder's site lock that tells."""
+    own = run_jip("status", "--json", env=jip.env)
+    assert own.returncode == 0, own.stderr
+    st = json.loads(own.stdout)
+    assert (st["running"], st["pid"]) == (True, str(jip.proc.pid))
+    assert st["listening"]["http"] == f"{jip.url}/"
+    other = tmp_path / "other"
+    other.mkdir()
+    r = run_jip("status", "--json", env=dict(jip.env, JIP_DATA_DIR=str(other)))
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["running"] is False  # although a site answers on the port
+
+
+def test_status_reads_a_folder_it_cannot_write(tmp_path: Path) -> None:
+    """Status only reads: it failed with "attempt to write a readonly database"."""
+    write_series(SeriesSpec(slices=2, size=16), tmp_path / "in")
+    env = {"JIP_DATA_DIR": str(tmp_path / "data")}
+    assert run_jip("import", str(tmp_path / "in"), env=env).returncode == 0
+    for p in [tmp_path / "data", *(tmp_path / "data").rglob("*")]:
+        p.chmod(p.stat().st_mode & ~0o222)
+    try:
+        full = dict(os.environ, COLUMNS="500", **env)
+        r = subprocess.run(
+            [*without_root_privileges(), JIP, "status", "--json"],
+            env=full, capture_output=True, text=True, timeout=120, cwd="/",
+        )
+        assert r.returncode == 0, r.stdout + r.stderr
+        st = json.loads(r.stdout)
+        assert (st["index_error"], st["counts"]["instances"]) == ("", 2)
+    finally:
+        for p in [tmp_path / "data", *(tmp_path / "data").rglob("*")]:
+            p.chmod(p.stat().st_mode | 0o200)

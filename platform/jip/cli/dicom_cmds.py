@@ -148,10 +148,19 @@ def status(
     from jip.cli.common import human_size, settings_for
     from jip.site_status import collect_status
 
-    st = collect_status(settings_for(data_dir))
+    settings = settings_for(data_dir)
+    if not settings.data_dir.is_dir():  # a typo or another working folder: not "empty"
+        what = "is not a folder" if settings.data_dir.exists() else "does not exist"
+        console.print(
+            f"[red]no JIP site here[/]: {escape(str(settings.data_dir))} {what} "
+            "(JIP_DATA_DIR or --data-dir)",
+            highlight=False,
+        )
+        raise typer.Exit(1)
+    st = collect_status(settings)
     if json_out:
         typer.echo(json.dumps(st.as_dict(), indent=2))
-        return
+        raise typer.Exit(1 if st.index_error else 0)
     table = Table(show_header=False, box=None, pad_edge=False)
     table.add_row("data", escape(st.data_dir))
     table.add_row("object store", escape(st.backends["store"]))
@@ -165,9 +174,11 @@ def status(
         free = f"{human_size(st.disk_free_bytes)} of {human_size(st.disk_total_bytes)}"
         table.add_row("disk free", f"[red]{free}[/]" if st.disk_warning else free)
     if st.running:
-        table.add_row("running", "[green]yes[/]")
+        table.add_row("running", f"[green]yes[/] (pid {escape(st.pid)})")
         for name, where in st.listening.items():
             table.add_row(f"  {name}", where)
     else:
         table.add_row("running", "no")
     Console().print(table)
+    if st.index_error:
+        raise typer.Exit(1)
