@@ -118,6 +118,7 @@ def test_no_success_when_the_object_store_is_down(
         stow = f"{jip.url}/dicomweb/studies"
         r = httpx.post(stow, content=stow_body(dataset_bytes(second)), headers=STOW, timeout=60)
         assert r.status_code == 503, r.text
+        assert r.headers["retry-after"] == "5"
         failed = r.json()["00081198"]["Value"]
         assert [f["00081197"]["Value"] for f in failed] == [[0xA700]]
         assert failed[0]["00081155"]["Value"] == [second.SOPInstanceUID]
@@ -127,6 +128,7 @@ def test_no_success_when_the_object_store_is_down(
         # the stored instance cannot be read: a 503 before any byte, not a cut stream
         r = httpx.get(f"{jip.url}/dicomweb/studies/{first.StudyInstanceUID}", timeout=60)
         assert r.status_code == 503 and "cannot read object" in r.json()["detail"], r.text
+        assert r.headers["retry-after"] == "5"
         # the series completes and its thumbnail cannot be pre-rendered: one line, no traceback
         _wait_for(lambda: "thumbnail pre-rendering paused" in jip.log.read_text())
         assert "Traceback" not in jip.log.read_text()
@@ -176,6 +178,7 @@ def test_index_outage_fails_stores_answers_503_and_recovers(tmp_path: Path) -> N
             r = httpx.get(f"{jip.url}{path}")
             assert r.status_code == 503, (path, r.text)
             assert "index" in r.json()["detail"], r.text
+            assert r.headers["retry-after"] == "5"  # a temporary condition: when to retry
 
         pg.resume()
         assert httpx.get(f"{jip.url}/api/v1/health").status_code == 200

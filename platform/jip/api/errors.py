@@ -56,9 +56,15 @@ def _safe(text: object) -> str:
     return str(text).encode("utf-8", "backslashreplace").decode("utf-8")
 
 
+RETRY_AFTER = {"Retry-After": "5"}
+"""Sent with every 503: the site's store or index is down, try again shortly."""
+
+
 def error_response(
     status: int, error: str, detail: object, headers: Mapping[str, str] | None = None, **extra: Any
 ) -> JSONResponse:
+    if status == 503:
+        headers = {**RETRY_AFTER, **(headers or {})}
     return JSONResponse(
         status_code=status,
         content={"error": error, "detail": _safe(detail), **extra},

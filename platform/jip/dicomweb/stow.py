@@ -21,6 +21,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from jip.api.deps import RuntimeDep
+from jip.api.errors import RETRY_AFTER
 from jip.dicom.parse import check_uid, is_valid_uid
 from jip.dicomweb.multipart import (
     Part,
@@ -207,7 +208,8 @@ def _response(results: list[PartResult], base: str) -> JSONResponse:
         status = 202
     else:
         status = 200
-    return JSONResponse(body, status_code=status, media_type=DICOM_JSON)
+    headers = RETRY_AFTER if status == 503 else None
+    return JSONResponse(body, status_code=status, media_type=DICOM_JSON, headers=headers)
 
 
 def _item(r: PartResult, base: str) -> dict[str, Any]:
