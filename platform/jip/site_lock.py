@@ -41,7 +41,7 @@ class SiteLock:
         try:
             fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as exc:
-            holder = os.pread(self._fd, 32, 0).decode(errors="replace").strip() or "?"
+            holder = _holder(self._fd)
             os.close(self._fd)
             raise SiteBusyError(
                 f"the data folder {data_dir} is already served by another `jip up` "
@@ -69,8 +69,13 @@ def serving_pid(data_dir: Path) -> str | None:
         try:
             fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
         except BlockingIOError:
-            return os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+            return _holder(fd)
         fcntl.flock(fd, fcntl.LOCK_UN)
         return None
     finally:
         os.close(fd)
+
+
+def _holder(fd: int) -> str:
+    """The pid the holding site wrote into the lock file (``"?"`` if none yet)."""
+    return os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"

@@ -31,17 +31,15 @@ log = logging.getLogger(__name__)
 _EXT: dict[ImageFormat, str] = {"png": "png", "jpeg": "jpg", "gif": "gif"}
 
 
-def representative(
-    refs: list[InstanceRef], positions: Mapping[str, float] | None = None
-) -> InstanceRef:
+def representative(session: Session, refs: list[InstanceRef]) -> InstanceRef:
     """Middle instance among those with pixels (rows indexed); 406 if there are none.
-    Without instance numbers the middle is taken along ``positions`` (SOP UID -> place
-    on the slice axis, see ``slice_positions``) rather than in SOP UID order."""
+    Without instance numbers the middle is taken along the slice axis (see
+    ``slice_positions``) rather than in SOP UID order."""
     images = [r for r in refs if r.rows]
     if not images:
         raise NotRenderableError("series has no image instances")
-    if positions and any(r.instance_number is None for r in images):
-        pos = positions
+    pos = slice_positions(session, images)  # empty (no query) when all are numbered
+    if pos:
         images.sort(
             key=lambda r: (
                 r.instance_number is None,
@@ -124,10 +122,8 @@ def series_thumbnail(
         if cached is not None:
             return cached
         refs = find_instances(session, study=series.study_uid, series=series_uid)
-        positions = slice_positions(session, refs)
-    data = render_thumbnail(
-        runtime, representative(refs, positions), viewport=Viewport(size, size), fmt=fmt
-    )
+        ref = representative(session, refs)
+    data = render_thumbnail(runtime, ref, viewport=Viewport(size, size), fmt=fmt)
     _replace_cached(path, data)
     return data
 

@@ -17,6 +17,7 @@ from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from jip.errors import JIPError
+from jip.outage import reason
 
 log = logging.getLogger(__name__)
 
@@ -98,8 +99,9 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DataError)
     async def _data_error(request: Request, exc: DataError) -> JSONResponse:
         # the database refused a value the client sent (PostgreSQL: a NUL in text)
-        reason = str(exc.orig).splitlines()[0] if exc.orig else type(exc).__name__
-        return error_response(400, "InvalidInputError", f"the index cannot take a value: {reason}")
+        return error_response(
+            400, "InvalidInputError", f"the index cannot take a value: {reason(exc)}"
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -113,8 +115,7 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _index_unavailable(request: Request, exc: OperationalError) -> JSONResponse:
         """The index database is unreachable (server down, connection lost, locked):
         a temporary condition of the site, so 503 with one line, not a 500 traceback."""
-        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
-        message = f"the index is unavailable: {reason}"
+        message = f"the index is unavailable: {reason(exc)}"
         log.error("%s %s failed: %s", request.method, request.url.path, message)
         return error_response(503, "StorageError", message)
 

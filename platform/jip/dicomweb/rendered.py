@@ -37,7 +37,7 @@ from jip.render import (
     render,
 )
 from jip.runtime import Runtime
-from jip.thumbnails import render_thumbnail, representative, slice_positions
+from jip.thumbnails import render_thumbnail, representative
 
 router = APIRouter()
 _BY_MEDIA: dict[str, ImageFormat] = {v: k for k, v in MEDIA_TYPES.items()}
@@ -102,7 +102,7 @@ def series_rendered(
     fmt, multipart = choose_image(parse_accept(request.headers.get("accept")), True)
     if multipart:
         return _multipart(runtime, [r for r in refs if r.rows], fmt, opt)
-    ref = representative(refs, slice_positions(session, refs))
+    ref = representative(session, refs)
     return _image(_one(runtime, ref, 0, fmt, opt), fmt)
 
 
@@ -172,8 +172,7 @@ def study_thumbnail(
 ) -> Response:
     """Middle slice of the study's largest image series."""
     refs = find_instances(session, study=study)
-    largest = largest_series(refs)
-    return _thumbnail(request, runtime, representative(largest, slice_positions(session, largest)))
+    return _thumbnail(request, runtime, representative(session, largest_series(refs)))
 
 
 def largest_series(refs: list[InstanceRef]) -> list[InstanceRef]:
@@ -195,8 +194,7 @@ def study_rendered(
     fmt, multipart = choose_image(parse_accept(request.headers.get("accept")), True)
     if multipart:
         return _multipart(runtime, [r for r in refs if r.rows], fmt, opt)
-    largest = largest_series(refs)
-    ref = representative(largest, slice_positions(session, largest))
+    ref = representative(session, largest_series(refs))
     return _image(_one(runtime, ref, 0, fmt, opt), fmt)
 
 
@@ -229,7 +227,7 @@ def series_thumbnail(
         fmt, _ = choose_image(parse_accept(request.headers.get("accept")), False)
         if fmt != "gif":
             return _image(thumbnails.series_thumbnail(runtime, series, fmt=fmt), fmt)
-    return _thumbnail(request, runtime, representative(refs, slice_positions(session, refs)))
+    return _thumbnail(request, runtime, representative(session, refs))
 
 
 @router.get(
